@@ -1,0 +1,194 @@
+"""The ``vigil`` command. Errors a user can act on print one line and exit 2."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vigil.errors import VigilError
+
+if TYPE_CHECKING:
+    from vigil.engine import Engine
+
+app = typer.Typer(
+    help="Vigil: seasonal baselines, anomaly detection and alerts for your metrics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", "-d", help="Data directory (default: ./data).")
+]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@app.command()
+def run(
+    data_dir: DataDir = None,
+    port: Annotated[int | None, typer.Option(help="UI port (default 8501).")] = None,
+) -> None:
+    """Start the engine and the web UI in one process (what `make run` calls)."""
+    from vigil.settings import load_settings
+
+    settings = load_settings(data_dir=data_dir, ui_port=port)
+    env_updates = {"VIGIL_DATA_DIR": str(settings.data_dir.resolve())}
+    os.environ.update(env_updates)
+    app_path = Path(__file__).resolve().parent.parent / "app.py"
+    url = f"http://{settings.ui_host}:{settings.ui_port}"
+    print(f"Vigil is starting: open {url}", flush=True)
+    args = [sys.executable, "-m", "streamlit", "run", str(app_path)]
+    args += ["--server.port", str(settings.ui_port), "--server.address", settings.ui_host]
+    args += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    os.execv(sys.executable, args)
+
+
+@app.command()
+def jobs(data_dir: DataDir = None) -> None:
+    """Run the engine headless: pulls, refits and evaluations on schedule, no UI."""
+    from vigil.engine import get_engine, reset_engine
+    from vigil.settings import load_settings
+
+    engine = get_engine(load_settings(data_dir=data_dir))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.print(f"engine running on {engine.settings.data_dir}; Ctrl-C to stop")
+    stop.wait()
+    reset_engine()
+
+
+def _one_shot_engine(data_dir: Path | None, **overrides: object) -> Engine:
+    from vigil.engine import Engine
+    from vigil.settings import load_settings
+
+    settings = load_settings(data_dir=data_dir, scheduler_enabled=False, **overrides)
+    return Engine(settings)
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    days: Annotated[int, typer.Option(min=1, max=90, help="Days of history to backfill.")] = 14,
+    seed: Annotated[int, typer.Option(help="Seed of the demo estate.")] = 1,
+) -> None:
+    """Backfill the demo estate, fit models, replay rule evaluation and print a summary."""
+    import pandas as pd
+
+    from vigil.clock import utc_now
+    from vigil.demo_summary import demo_summary, render_summary
+
+    engine = _one_shot_engine(
+        data_dir, demo_enabled=True, host_enabled=False, demo_seed=seed, demo_backfill_days=days
+    )
+    try:
+        with _progress() as bar:
+            task = bar.add_task("backfill", total=100)
+            engine.pull_all(lambda f, m: bar.update(task, completed=f * 100, description=m))
+            fit = bar.add_task("fit models", total=None)
+            engine.refit(lambda i, n: bar.update(fit, completed=i, total=n))
+        console.print("evaluating rules over the backfill ...")
+        now = utc_now()
+        engine.evaluate(since=now - pd.Timedelta(days=days), until=now)
+        print(render_summary(demo_summary(engine.store, days=days, now=now)))
+    finally:
+        engine.stop()
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="Long-format CSV or Parquet file.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Import samples: columns timestamp, metric, value; every other column is a label."""
+    from vigil.ingest import ingest
+    from vigil.sources.files import read_long_file
+
+    result = read_long_file(file)
+    engine = _one_shot_engine(data_dir, demo_enabled=False, host_enabled=False)
+    try:
+        added = ingest(engine.store, "file", result)
+    finally:
+        engine.stop()
+    print(f"imported {added} new samples of {result.catalog.shape[0]} series from {file}")
+
+
+@app.command()
+def pull(data_dir: DataDir = None) -> None:
+    """Pull every configured source once, up to now, and exit."""
+    engine = _one_shot_engine(data_dir)
+    try:
+        added = engine.pull_all()
+    finally:
+        engine.stop()
+    print(f"pulled {added} new samples")
+
+
+@app.command()
+def refit(data_dir: DataDir = None) -> None:
+    """Fit every series' detector on its recent history."""
+    engine = _one_shot_engine(data_dir, demo_enabled=False, host_enabled=False)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("fit models", total=None)
+            summary = engine.refit(lambda i, n: bar.update(task, completed=i, total=n))
+    finally:
+        engine.stop()
+    print(f"fitted {summary.fitted}, failed {summary.failed}, skipped {summary.skipped}")
+
+
+@app.command()
+def evaluate(
+    data_dir: DataDir = None,
+    since: Annotated[str | None, typer.Option(help="Start: ISO time or -2h, -14d.")] = None,
+    until: Annotated[str | None, typer.Option(help="End: ISO time or 'now'.")] = None,
+) -> None:
+    """Score and evaluate rules over a time range; running it twice gives the same alerts."""
+    from vigil.clock import parse_time
+
+    engine = _one_shot_engine(data_dir, demo_enabled=False, host_enabled=False)
+    try:
+        end = parse_time(until) if until else None
+        start = parse_time(since, end) if since else None
+        summary = engine.evaluate(start, end)
+    finally:
+        engine.stop()
+    print(
+        f"scored {summary.scored} points, evaluated {summary.rules} rules at "
+        f"{summary.evaluations} times: {summary.alerts} alert episodes, "
+        f"{summary.firing} firing now"
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(standalone_mode=False)
+    except VigilError as exc:
+        console.print(f"vigil: {exc}", style="bold red", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)

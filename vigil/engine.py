@@ -1,0 +1,177 @@
+"""The engine: the one owner of a data dir's database, its sources, models and jobs.
+
+DuckDB allows one read-write process per file, so everything that writes goes through
+the engine. ``vigil run`` and ``streamlit run app.py`` start it once per process
+(:func:`get_engine`); ``vigil jobs`` runs it headless; one-shot commands (``vigil demo``,
+``vigil refit``...) open it without the scheduler.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from jobs.evaluate import EvaluateSummary, evaluate_window, last_evaluated
+from jobs.pull import pull_source
+from jobs.refit import RefitSummary, refit_all
+from jobs.runs import recorded_run
+from jobs.scheduler import build_scheduler
+from jobs.scoring import ModelCache
+from vigil.clock import utc_now
+from vigil.rules_store import seed_default_rules
+from vigil.settings import Settings, load_settings
+from vigil.sources.registry import build_sources
+from vigil.store import Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    phase: str  # starting | backfilling | fitting | evaluating | running | stopped | failed
+    message: str
+    progress: float
+    started_at: pd.Timestamp
+
+
+class Engine:
+    """Process wiring around one data dir; see the module docstring."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store.open(settings.data_dir)
+        self.sources = build_sources(settings)
+        self.models = ModelCache()
+        self._status = EngineStatus("starting", "", 0.0, utc_now())
+        self._scheduler = None
+        self._thread: threading.Thread | None = None
+        seed_default_rules(self.store)
+
+    def status(self) -> EngineStatus:
+        return self._status
+
+    def _set(self, phase: str, message: str = "", progress: float = 0.0) -> None:
+        self._status = replace(self._status, phase=phase, message=message, progress=progress)
+
+    def pull_all(self, progress: Progress | None = None) -> int:
+        """Bring every source up to now; a failing source does not stop the others."""
+        total = 0
+        for source in self.sources:
+            try:
+                total += pull_source(
+                    self.store, source, self.settings.step_seconds, progress=progress
+                )
+            except Exception:
+                log.exception("pull from %s failed", source.name)
+        return total
+
+    def refit(self, progress: Callable[[int, int], None] | None = None) -> RefitSummary:
+        return refit_all(
+            self.store,
+            self.settings.models_dir,
+            training_days=self.settings.training_days,
+            step_seconds=self.settings.step_seconds,
+            progress=progress,
+        )
+
+    def evaluate(
+        self, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None
+    ) -> EvaluateSummary:
+        """Score and evaluate rules over [since, until]; by default from the last evaluation."""
+        until = until if until is not None else utc_now()
+        if since is None:
+            since = last_evaluated(self.store) or until - pd.Timedelta(
+                days=self.settings.demo_backfill_days or 1
+            )
+        return evaluate_window(
+            self.store, self.models, since, until, self.settings.evaluate_interval_seconds
+        )
+
+    def _bootstrap(self) -> None:
+        """Catch up after (re)start, then hand over to the scheduler."""
+        try:
+            self._set("backfilling", "pulling sources")
+            with recorded_run(self.store, "pull") as run:
+                run.rows = self.pull_all(lambda f, m: self._set("backfilling", m, f))
+            if self.store.one("SELECT count(*) FROM baselines") == 0:
+                self._set("fitting", "fitting models")
+                with recorded_run(self.store, "refit") as run:
+                    summary = self.refit(
+                        lambda i, n: self._set("fitting", f"fitting models {i}/{n}", i / max(n, 1))
+                    )
+                    run.rows = summary.fitted
+            self._set("evaluating", "evaluating rules over history")
+            with recorded_run(self.store, "evaluate") as run:
+                run.rows = self.evaluate().alerts
+            self._start_scheduler()
+            self._set("running", "", 1.0)
+        except Exception as exc:
+            log.exception("engine start-up failed")
+            self._set("failed", f"{type(exc).__name__}: {exc}")
+
+    def _start_scheduler(self) -> None:
+        s = self.settings
+        self._scheduler = build_scheduler(
+            self.store,
+            {
+                "pull": (s.pull_interval_seconds, self.pull_all),
+                "evaluate": (s.evaluate_interval_seconds, lambda: self.evaluate().alerts),
+                "refit": (s.refit_interval_seconds, lambda: self.refit().fitted),
+            },
+        )
+        self._scheduler.start()
+
+    def start_background(self) -> None:
+        """Start catch-up and the scheduler in the background (idempotent)."""
+        if self._thread is None and self.settings.scheduler_enabled:
+            self._thread = threading.Thread(
+                target=self._bootstrap, name="vigil-bootstrap", daemon=True
+            )
+            self._thread.start()
+        elif not self.settings.scheduler_enabled:
+            self._set("running", "scheduler disabled", 1.0)
+
+    def wait_until_ready(self, timeout: float | None = None) -> EngineStatus:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self._status
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+        self.store.close()
+        self._set("stopped")
+
+
+_ENGINE: Engine | None = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """The process-wide engine, created and started on first use."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None:
+            _ENGINE = Engine(settings or load_settings())
+            _ENGINE.start_background()
+            atexit.register(reset_engine)
+        return _ENGINE
+
+
+def reset_engine() -> None:
+    """Stop and forget the process-wide engine (shutdown and tests)."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is not None:
+            _ENGINE.stop()
+            _ENGINE = None

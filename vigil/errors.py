@@ -1,0 +1,25 @@
+"""Every error a user can act on, in one place.
+
+Messages are written for the person at the terminal or in the app: they say what is
+wrong and what to do, in one line, and never carry a stack trace to the user.
+"""
+
+
+class VigilError(Exception):
+    """Base class: the CLI prints ``str(error)`` on one line and exits 2."""
+
+
+class DataDirLockedError(VigilError):
+    """Another process holds the data dir's database (DuckDB allows one writer)."""
+
+
+class ImportFileError(VigilError):
+    """An import file is malformed; nothing from it was stored."""
+
+
+class SettingsError(VigilError):
+    """The settings file or environment holds an invalid value."""
+
+
+class RuleError(VigilError):
+    """A rule definition is invalid; nothing was saved."""
