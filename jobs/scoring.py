@@ -47,9 +47,7 @@ class ModelCache:
 def _score_one(
     series_id: int, model: DetectorModel, ts: np.ndarray, values: np.ndarray, since: np.datetime64
 ) -> pd.DataFrame:
-    scored = score_series(model, ts, values)
-    scored = scored.loc[scored["ts"].to_numpy() >= since]
-    return scored.assign(series_id=series_id)
+    return score_series(model, ts, values, score_from=since).assign(series_id=series_id)
 
 
 def score_window(store: Store, cache: ModelCache, since: pd.Timestamp, until: pd.Timestamp) -> int:

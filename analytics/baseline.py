@@ -1,0 +1,175 @@
+"""Seasonal baseline: what a series usually does at this time of day and week.
+
+Fitting works on a 5-minute grid (cheap, and smooth enough for cycles measured in hours):
+a daily cycle is kept when two days of history show it in the autocorrelation, STL
+separates it, and a day-of-week modulation is added when ten days or more show one; the
+result is a profile by 5-minute slot of the day or week. Online, the
+level is a rolling median of the deseasonalised series over the previous hours, so a
+sustained step is re-baselined after a while instead of alerting forever. The scale is a
+MAD per hour of day, because noise usually grows with traffic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from statsmodels.tsa.seasonal import STL
+from statsmodels.tsa.stattools import acf
+
+GRID = pd.Timedelta(minutes=5)
+DAY_SLOTS = 288
+WEEK_SLOTS = 7 * DAY_SLOTS
+MIN_ACF = 0.3
+WEEKLY_MIN_SLOTS = 10 * DAY_SLOTS
+WEEKLY_MIN_EFFECT = 0.5
+LEVEL_WINDOW = pd.Timedelta(hours=3)
+MAD_TO_SIGMA = 1.4826
+NS_PER_SLOT = GRID.value
+EPOCH_MONDAY = pd.Timestamp("1970-01-05").value  # slot 0 of the week is Monday 00:00 UTC
+
+
+@dataclass(frozen=True)
+class SeasonalBaseline:
+    """A fitted baseline; ``profile`` is indexed by 5-minute slot of the period."""
+
+    period_slots: int  # 0 (no cycle), DAY_SLOTS or WEEK_SLOTS
+    periods_found: tuple[int, ...]
+    profile: np.ndarray
+    level: float  # median deseasonalised value of the training window
+    hourly_scale: np.ndarray  # 24 robust sigmas of the residual, by hour of day (UTC)
+    scale_floor: float
+
+    def seasonal(self, ts: np.ndarray) -> np.ndarray:
+        """Seasonal offset at each time (datetime64[ns]), interpolated between slots."""
+        if self.period_slots == 0:
+            return np.zeros(len(ts))
+        position = (ts.astype("int64") - EPOCH_MONDAY) / NS_PER_SLOT
+        position = np.mod(position, self.period_slots)
+        below = np.floor(position).astype(int)
+        frac = position - below
+        above = (below + 1) % self.period_slots
+        return self.profile[below] * (1 - frac) + self.profile[above] * frac
+
+    def scale(self, ts: np.ndarray) -> np.ndarray:
+        hours = (ts.astype("int64") // 3_600_000_000_000) % 24
+        return self.hourly_scale[hours]
+
+    def expected(self, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Expected value at each point from the seasonal profile and the level of the hours
+        before it (the point itself is never part of its own expectation)."""
+        deseasonalised = pd.Series(values - self.seasonal(ts), index=pd.DatetimeIndex(ts))
+        level = deseasonalised.rolling(LEVEL_WINDOW, closed="left", min_periods=6).median()
+        level = level.to_numpy()
+        return self.seasonal(ts) + np.where(np.isfinite(level), level, self.level)
+
+
+def to_grid(ts: np.ndarray, values: np.ndarray) -> pd.Series:
+    """Mean per 5-minute slot on a regular grid, gaps filled by time interpolation."""
+    series = pd.Series(values, index=pd.DatetimeIndex(ts)).dropna()
+    gridded = series.resample(GRID).mean()
+    return gridded.interpolate("time", limit_direction="both")
+
+
+def has_daily_cycle(gridded: np.ndarray) -> bool:
+    """Whether two days of history show a clear daily cycle (slow trends removed first)."""
+    if len(gridded) < 2 * DAY_SLOTS or np.ptp(gridded) <= 1e-12 * max(abs(gridded[0]), 1.0):
+        return False
+    trend = pd.Series(gridded).rolling(DAY_SLOTS, center=True, min_periods=1).mean()
+    detrended = gridded - trend.to_numpy()
+    correlation = acf(detrended, nlags=DAY_SLOTS, fft=True)
+    return bool(correlation[DAY_SLOTS] >= MIN_ACF)
+
+
+def _slot_means(index: pd.DatetimeIndex, values: np.ndarray, period: int) -> np.ndarray:
+    slots = ((index.asi8 - EPOCH_MONDAY) // NS_PER_SLOT) % period
+    sums = np.bincount(slots, weights=values, minlength=period)
+    counts = np.bincount(slots, minlength=period)
+    means = np.divide(sums, counts, out=np.full(period, np.nan), where=counts > 0)
+    return pd.Series(means).interpolate(limit_direction="both").fillna(0.0).to_numpy()
+
+
+def _day_fit(profile: np.ndarray, residual: np.ndarray) -> tuple[float, float]:
+    """Least squares of residual on (1, daily profile), refitted without outliers."""
+    design = np.column_stack([np.ones(len(profile)), profile])
+    keep = np.isfinite(residual)
+    coef = np.zeros(2)
+    for _ in range(2):
+        if keep.sum() < 12:
+            break
+        coef = np.linalg.lstsq(design[keep], residual[keep], rcond=None)[0]
+        error = residual - design @ coef
+        keep &= np.abs(error) <= 3 * max(_robust_sigma(error[keep]), 1e-12)
+    return float(coef[0]), float(coef[1])
+
+
+def _weekly_profile(
+    index: pd.DatetimeIndex, daily: np.ndarray, residual: np.ndarray, sigma: float
+) -> np.ndarray | None:
+    """The daily profile modulated by day of week, or None when days look alike.
+
+    MSTL needs more than two whole weeks to fit a weekly cycle; most teams keep two.
+    Weekly shape in operations data is mostly "weekends are quieter": each day of the
+    week gets an offset and a gain on the daily profile, fitted to the deseasonalised series with
+    outliers dropped, so an incident in the training window does not echo a week later.
+    """
+    if len(index) < WEEKLY_MIN_SLOTS:
+        return None
+    slot_of_week = ((index.asi8 - EPOCH_MONDAY) // NS_PER_SLOT) % WEEK_SLOTS
+    day, slot = slot_of_week // DAY_SLOTS, slot_of_week % DAY_SLOTS
+    adjustment = np.zeros(WEEK_SLOTS)
+    for weekday in range(7):
+        rows = day == weekday
+        if rows.sum() < DAY_SLOTS // 2:
+            return None
+        offset, gain = _day_fit(daily[slot[rows]], residual[rows])
+        adjustment[weekday * DAY_SLOTS : (weekday + 1) * DAY_SLOTS] = offset + gain * daily
+    if np.std(adjustment) < WEEKLY_MIN_EFFECT * sigma:
+        return None
+    return np.tile(daily, 7) + adjustment
+
+
+def _robust_sigma(values: np.ndarray) -> float:
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0
+    return float(MAD_TO_SIGMA * np.median(np.abs(values - np.median(values))))
+
+
+def fit_baseline(ts: np.ndarray, values: np.ndarray) -> SeasonalBaseline:
+    """Fit on history (datetime64[ns] ts, float values, NaN allowed)."""
+    gridded = to_grid(ts, values)
+    period, periods, profile = 0, (), np.zeros(0)
+    if has_daily_cycle(gridded.to_numpy(float)):
+        decomposition = STL(gridded.to_numpy(float), period=DAY_SLOTS, robust=False).fit()
+        seasonal = np.asarray(decomposition.seasonal)
+        # the weekly part hides in STL's trend as much as in its residual
+        residual = gridded.to_numpy(float) - seasonal
+        residual = residual - np.median(residual)
+        period, periods = DAY_SLOTS, (DAY_SLOTS,)
+        profile = _slot_means(gridded.index, seasonal, DAY_SLOTS)
+        weekly = _weekly_profile(gridded.index, profile, residual, _robust_sigma(residual))
+        if weekly is not None:
+            period, periods, profile = WEEK_SLOTS, (DAY_SLOTS, WEEK_SLOTS), weekly
+    draft = SeasonalBaseline(period, periods, profile, 0.0, np.ones(24), 0.0)
+    finite = np.isfinite(values)
+    ts, values = ts[finite], values[finite]
+    deseasonalised = values - draft.seasonal(ts)
+    level = float(np.median(deseasonalised)) if deseasonalised.size else 0.0
+    residual = values - SeasonalBaseline(
+        period, periods, profile, level, np.ones(24), 0.0
+    ).expected(ts, values)
+    # the floor keeps a flat series from turning every wobble into an anomaly
+    overall = _robust_sigma(residual)
+    floor = max(overall * 0.5, 1e-3 * abs(level), 1e-9)
+    hours = (ts.astype("int64") // 3_600_000_000_000) % 24
+    hourly = np.array([_robust_sigma(residual[hours == h]) for h in range(24)])
+    hourly = np.where(np.isfinite(hourly) & (hourly > 0), hourly, overall)
+    hourly = np.maximum(_smooth_circular(hourly), floor)
+    return SeasonalBaseline(period, periods, profile, level, hourly, floor)
+
+
+def _smooth_circular(hourly: np.ndarray) -> np.ndarray:
+    """Neighbouring hours share their noise level; a three-hour circular mean."""
+    return (np.roll(hourly, 1) + hourly + np.roll(hourly, -1)) / 3

@@ -1,0 +1,157 @@
+"""One detector per series: seasonal baseline + isolation forest, one score in [0, 1].
+
+Both parts turn what they see into evidence on the same scale:
+
+- the baseline's residual in units of its scale, ``z``, through a logistic centred on
+  the larger of 4 and the 99.9th percentile of the training ``|z|`` (a series whose normal
+  is heavy-tailed needs a bigger departure);
+- the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
+  shape of the last minutes (sustained drift, sudden jitter) that a single ``z`` misses.
+
+The final score is the larger of the two, so either detector can raise it and neither
+dilutes the other. Everything at time t uses data up to t only: the level is the median
+of the hours before t, and rolling features look back.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.baseline import SeasonalBaseline, fit_baseline
+from analytics.features import detector_features
+from analytics.isolation import CalibratedForest, fit_forest
+
+KIND = "seasonal_iforest"
+FORMAT_VERSION = 1
+MAGIC = b"VIGILDET"
+BAND_K = 3.0  # lower/upper are expected ± BAND_K × scale (rules rescale to their own k)
+MIN_Z_CENTRE = 4.0
+Z_WIDTH = 0.5
+ALERT_SCORE = 0.9
+
+
+@dataclass(frozen=True)
+class DetectorModel:
+    baseline: SeasonalBaseline
+    forest: CalibratedForest | None
+    z_centre: float
+    train_from: pd.Timestamp
+    train_to: pd.Timestamp
+    step_seconds: int
+    training_points: int
+    training_alert_share: float
+    kind: str = KIND
+    version: int = FORMAT_VERSION
+
+    def params(self) -> dict[str, object]:
+        return {
+            "period_minutes": self.baseline.period_slots * 5,
+            "periods_found_minutes": [p * 5 for p in self.baseline.periods_found],
+            "band_k": BAND_K,
+            "z_centre": round(self.z_centre, 3),
+            "isolation_forest": self.forest is not None,
+            "step_seconds": self.step_seconds,
+        }
+
+    def quality(self) -> dict[str, float]:
+        """Figures that say whether to trust the model: how noisy the series is, and how
+        often the model would have alerted on its own (supposedly normal) history."""
+        return {
+            "training_points": float(self.training_points),
+            "residual_sigma": float(np.median(self.baseline.hourly_scale)),
+            "training_alert_share": self.training_alert_share,
+        }
+
+    def to_bytes(self) -> bytes:
+        return MAGIC + FORMAT_VERSION.to_bytes(2, "big") + pickle.dumps(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DetectorModel:
+        if not data.startswith(MAGIC):
+            raise ValueError("not a Vigil detector artifact")
+        version = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 2], "big")
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"detector artifact format {version}, this Vigil reads {FORMAT_VERSION}"
+            )
+        model = pickle.loads(data[len(MAGIC) + 2 :])
+        if not isinstance(model, cls):
+            raise ValueError("artifact does not hold a detector")
+        return model
+
+
+def _z(baseline: SeasonalBaseline, ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
+    expected = baseline.expected(ts, values)
+    scale = baseline.scale(ts)
+    return expected, scale, (values - expected) / scale
+
+
+def _z_score(z: np.ndarray, centre: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(np.abs(z) - centre) / Z_WIDTH))
+
+
+def fit_detector(ts: np.ndarray, values: np.ndarray, step_seconds: int = 60) -> DetectorModel:
+    """Fit on a series' history (datetime64[ns] ts ascending; NaN values are gaps)."""
+    ts = np.asarray(ts, dtype="datetime64[ns]")
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    ts, values = ts[finite], values[finite]
+    if len(ts) < 2:
+        raise ValueError("need at least two finite points to fit a detector")
+    baseline = fit_baseline(ts, values)
+    _, _, z = _z(baseline, ts, values)
+    z_centre = max(float(np.quantile(np.abs(z), 0.999)), MIN_Z_CENTRE)
+    features = detector_features(ts, z)
+    # a forest learns nothing from a flat history and would call every point odd
+    varied = np.ptp(features[:, 0]) > 1e-9
+    forest = fit_forest(features) if len(ts) >= 256 and varied else None
+    draft = DetectorModel(
+        baseline, forest, z_centre, pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), step_seconds,
+        len(ts), 0.0,
+    )  # fmt: skip
+    share = float(np.mean(_combined(draft, ts, z) >= ALERT_SCORE))
+    return DetectorModel(
+        baseline, forest, z_centre, draft.train_from, draft.train_to, step_seconds, len(ts), share
+    )
+
+
+def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> np.ndarray:
+    score = _z_score(z, model.z_centre)
+    if model.forest is not None and len(ts):
+        score = np.maximum(score, model.forest.score(detector_features(ts, z)))
+    return score
+
+
+def score_series(
+    model: DetectorModel,
+    ts: np.ndarray,
+    values: np.ndarray,
+    score_from: np.datetime64 | None = None,
+) -> pd.DataFrame:
+    """Expected value, band and score for each point (rows from ``score_from`` on).
+
+    Points before ``score_from`` are context: they set the level and rolling features
+    of the points after them but are not returned.
+    """
+    ts = np.asarray(ts, dtype="datetime64[ns]")
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    ts, values = ts[finite], values[finite]
+    expected, scale, z = _z(model.baseline, ts, values)
+    keep = np.ones(len(ts), dtype=bool) if score_from is None else ts >= score_from
+    # rolling features need the 15 minutes before the first returned point, no more
+    start = np.searchsorted(ts, ts[keep][0] - np.timedelta64(15, "m")) if keep.any() else len(ts)
+    score = _combined(model, ts[start:], z[start:])[keep[start:]]
+    return pd.DataFrame(
+        {
+            "ts": ts[keep],
+            "expected": expected[keep],
+            "lower": (expected - BAND_K * scale)[keep],
+            "upper": (expected + BAND_K * scale)[keep],
+            "score": score,
+        }
+    )

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.detector import DetectorModel, fit_detector, score_series
+
+DAY = 1440
+
+
+def traffic(days: int, seed: int = 0, start: str = "2026-11-02") -> tuple[np.ndarray, np.ndarray]:
+    """Requests per second with a daily cycle, quieter weekends and 3 % noise."""
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range(start, periods=days * DAY, freq="60s").to_numpy().astype("datetime64[ns]")
+    minute = np.arange(len(ts))
+    hour = (minute / 60) % 24
+    weekday = (minute // DAY + pd.Timestamp(start).dayofweek) % 7
+    shape = 0.35 + 0.65 * (0.5 + 0.5 * np.sin((hour - 8) / 24 * 2 * np.pi))
+    level = 100 * shape * np.where(weekday >= 5, 0.65, 1.0)
+    return ts, level * (1 + 0.03 * rng.standard_normal(len(ts)))
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[DetectorModel, np.ndarray, np.ndarray]:
+    ts, values = traffic(15)
+    return fit_detector(ts[: 14 * DAY], values[: 14 * DAY]), ts, values
+
+
+def test_finds_daily_and_weekly_cycles(fitted: tuple) -> None:
+    model, _, _ = fitted
+    assert model.params()["periods_found_minutes"] == [1440, 10080]
+
+
+def test_quiet_on_normal_days_including_the_weekend(fitted: tuple) -> None:
+    model, ts, values = fitted
+    scored = score_series(model, ts, values, score_from=ts[14 * DAY])
+    assert len(scored) == DAY
+    assert (scored["score"] >= 0.9).mean() < 0.005
+    inside = (values[14 * DAY :] >= scored["lower"]) & (values[14 * DAY :] <= scored["upper"])
+    assert inside.mean() > 0.97
+
+
+def test_a_spike_scores_high_while_it_lasts(fitted: tuple) -> None:
+    model, ts, values = fitted
+    spiked = values.copy()
+    spike = slice(14 * DAY + 800, 14 * DAY + 815)
+    spiked[spike] *= 3
+    scored = score_series(model, ts, spiked, score_from=ts[14 * DAY])
+    assert (scored["score"].to_numpy()[800:815] >= 0.9).all()
+    assert (scored["score"].to_numpy()[:790] >= 0.9).sum() <= 3
+
+
+def test_no_lookahead_the_future_does_not_change_the_past(fitted: tuple) -> None:
+    model, ts, values = fitted
+    changed = values.copy()
+    changed[14 * DAY + 700 :] *= 5
+    since = ts[14 * DAY]
+    before = score_series(model, ts, values, score_from=since).iloc[:700]
+    after = score_series(model, ts, changed, score_from=since).iloc[:700]
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_scoring_a_window_equals_scoring_everything(fitted: tuple) -> None:
+    model, ts, values = fitted
+    whole = score_series(model, ts, values).iloc[-300:].reset_index(drop=True)
+    window = score_series(model, ts, values, score_from=ts[-300])
+    pd.testing.assert_frame_equal(whole, window)
+
+
+def test_a_sustained_step_is_rebaselined(fitted: tuple) -> None:
+    model, ts, values = fitted
+    stepped = values.copy()
+    stepped[14 * DAY + 300 :] += 40
+    scores = score_series(model, ts, stepped, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert scores[300:330].min() >= 0.9  # the step is seen at once
+    assert (scores[600:] >= 0.9).mean() < 0.05  # and accepted as the new normal hours later
+
+
+def test_constant_series_fits_and_flags_a_real_change() -> None:
+    ts = (
+        pd.date_range("2026-11-01", periods=3 * DAY, freq="60s").to_numpy().astype("datetime64[ns]")
+    )
+    values = np.full(len(ts), 0.42)
+    model = fit_detector(ts[: 2 * DAY], values[: 2 * DAY])
+    values[-100:] = 0.9
+    scores = score_series(model, ts, values, score_from=ts[2 * DAY])["score"].to_numpy()
+    assert np.isfinite(scores).all()
+    assert scores[: DAY - 100].max() < 0.5
+    assert scores[-100:-90].min() >= 0.9
+
+
+def test_short_gappy_irregular_history_falls_back_to_no_cycle() -> None:
+    rng = np.random.default_rng(3)
+    offsets = np.sort(rng.choice(12 * 3600, 400, replace=False)).astype("timedelta64[s]")
+    ts = (np.datetime64("2026-11-01T00:00") + offsets).astype("datetime64[ns]")
+    values = 10 + rng.standard_normal(len(ts))
+    values[::17] = np.nan
+    model = fit_detector(ts, values)
+    assert model.params()["period_minutes"] == 0
+    scored = score_series(model, ts, values)
+    assert len(scored) == np.isfinite(values).sum()
+    assert (scored["lower"] < scored["upper"]).all()
+
+
+def test_artifact_round_trip_and_refuses_foreign_bytes(fitted: tuple) -> None:
+    model, ts, values = fitted
+    again = DetectorModel.from_bytes(model.to_bytes())
+    window = ts[-200:], values[-200:]
+    pd.testing.assert_frame_equal(score_series(model, *window), score_series(again, *window))
+    with pytest.raises(ValueError, match="not a Vigil detector"):
+        DetectorModel.from_bytes(b"something else")
+    newer = model.to_bytes()[:8] + (99).to_bytes(2, "big") + model.to_bytes()[10:]
+    with pytest.raises(ValueError, match="format 99"):
+        DetectorModel.from_bytes(newer)
+
+
+def test_quality_reports_how_often_history_would_have_alerted(fitted: tuple) -> None:
+    quality = fitted[0].quality()
+    assert quality["training_points"] == 14 * DAY
+    assert 0 <= quality["training_alert_share"] < 0.01
+
+
+def test_too_little_data_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="at least two"):
+        fit_detector(np.array(["2026-11-01"], dtype="datetime64[ns]"), np.array([1.0]))
