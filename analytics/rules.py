@@ -1,0 +1,622 @@
+"""Alert rules: the file format, series selection and annotation templates.
+
+The format is a superset of Prometheus rule files, so an SRE can paste an existing alert
+in, and a Vigil rule can be exported back. Vigil's own kinds (anomaly score, dynamic band,
+absent data) are written as a selector ``expr`` plus a ``vigil:`` mapping. Only what Vigil
+evaluates is accepted: anything else is rejected with the line and field to fix, because a
+rule that silently means something else than it says is worse than no rule.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+MODEL_BAND_K = 3.0  # half-width of the band the detectors emit, in robust scale units
+KINDS = ("threshold", "score", "band", "absent")
+COMPARISONS = (">=", "<=", "==", "!=", ">", "<")
+DIRECTIONS = ("up", "down", "both")
+_DURATION_HINT = "(use 30s, 5m, 1h)"
+_DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_UNIT_SECONDS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1)
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+class RuleValidationError(ValueError):
+    """A rule file that cannot be loaded, with where to look."""
+
+    def __init__(self, message: str, *, line: int | None = None, field: str | None = None):
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = [f"line {line}"] if line is not None else []
+        where += [f"field '{field}'"] if field is not None else []
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class FrozenMap(Mapping[str, str]):
+    """A read-only, hashable mapping, so a :class:`Rule` can be frozen and compared."""
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        self._items = dict(items or {})
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items.items()))
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One alerting rule, parsed and validated."""
+
+    name: str
+    group: str
+    kind: str
+    expr: str
+    metric: str | None = None
+    matchers: tuple[tuple[str, str, str], ...] = ()
+    op: str = ">"
+    threshold: float = 0.0  # only meaningful for kind threshold
+    min_score: float = 0.9
+    band_k: float = 3.0
+    model_band_k: float = MODEL_BAND_K
+    direction: str = "both"
+    for_seconds: int = 0
+    keep_firing_for_seconds: int = 0
+    labels: FrozenMap = field(default_factory=FrozenMap)
+    annotations: FrozenMap = field(default_factory=FrozenMap)
+
+    @property
+    def severity(self) -> str:
+        return self.labels.get("severity", "warning")
+
+
+# --- durations -------------------------------------------------------------------------
+
+
+def parse_duration(value: object) -> int:
+    """Seconds in a Prometheus duration (``1h30m``) or a plain integer of seconds."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    text = value.strip() if isinstance(value, str) else None
+    if text and text.isdigit():
+        return int(text)
+    match = _DURATION.fullmatch(text) if text else None
+    if match is None or not any(match.groups()):
+        raise ValueError(f"invalid duration {value!r} {_DURATION_HINT}")
+    return sum(int(n) * s for n, s in zip(match.groups(), _UNIT_SECONDS, strict=True) if n)
+
+
+# --- expressions -----------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
+    |(?P<num>[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|[iI]nf|NaN))
+    |(?P<op>=~|!~|!=|==|>=|<=|[=><{}(),\[\]])
+    |(?P<ident>[a-zA-Z_:][a-zA-Z0-9_:.]*))""",
+    re.VERBOSE,
+)
+_AGGREGATIONS = {"sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk",
+                 "quantile", "count_values", "group", "by", "without", "on", "ignoring",
+                 "offset", "bool", "and", "or", "unless"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    metric: str | None
+    matchers: tuple[tuple[str, str, str], ...]
+    absent: bool = False
+    op: str | None = None
+    threshold: float | None = None
+
+
+def _tokens(expr: str) -> list[tuple[str, str]]:
+    out, pos, text = [], 0, expr.rstrip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            raise ValueError(f"unexpected {text[pos:].strip()[:20]!r} in expression")
+        kind = match.lastgroup or ""
+        out.append((kind, match.group(kind)))
+        pos = match.end()
+    return out
+
+
+def _unquote(token: str) -> str:
+    if token.startswith("`"):
+        return token[1:-1]
+    return token[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+
+
+def _unsupported(tokens: list[tuple[str, str]]) -> None:
+    for i, (kind, text) in enumerate(tokens):
+        calls = kind == "ident" and i + 1 < len(tokens) and tokens[i + 1][1] == "("
+        if (
+            text == "["
+            or (kind == "ident" and text in _AGGREGATIONS)
+            or (calls and text != "absent")
+        ):
+            raise ValueError(
+                f"{text!r} is not supported yet: use a series selector, optionally compared with "
+                "a number (aggregations, functions such as rate() and ranges come later)"
+            )
+
+
+def _matchers(tokens: list[tuple[str, str]], pos: int) -> tuple[list[tuple[str, str, str]], int]:
+    """Label matchers inside ``{...}``, starting after the brace; returns the closing index."""
+    found: list[tuple[str, str, str]] = []
+    while tokens[pos][1] != "}":
+        name, op, value = tokens[pos : pos + 3]
+        if name[0] != "ident" or op[1] not in ("=", "!=", "=~", "!~") or value[0] != "str":
+            raise ValueError('label matchers look like label="value", label=~"regex"')
+        found.append((name[1], op[1], _unquote(value[1])))
+        pos += 3
+        if tokens[pos][1] == ",":
+            pos += 1
+        elif tokens[pos][1] != "}":
+            raise ValueError("expected ',' or '}' between label matchers")
+    return found, pos
+
+
+def _selector(tokens: list[tuple[str, str]]) -> tuple[str | None, list[tuple[str, str, str]]]:
+    """A whole token list as one vector selector."""
+    metric, pos = None, 0
+    if tokens and tokens[0][0] == "ident":
+        metric, pos = tokens[0][1], 1
+    matchers: list[tuple[str, str, str]] = []
+    if pos < len(tokens) and tokens[pos][1] == "{":
+        try:
+            matchers, pos = _matchers(tokens, pos + 1)
+        except (IndexError, ValueError) as err:
+            raise ValueError(str(err) if isinstance(err, ValueError) else "unclosed '{'") from None
+        pos += 1
+    if pos != len(tokens) or (metric is None and not matchers):
+        raise ValueError('expected a series selector such as metric{label="value"}')
+    return metric, matchers
+
+
+def _normalise(metric: str | None, matchers: list[tuple[str, str, str]]) -> _Parsed:
+    """Fold ``__name__="m"`` into the metric and check what Prometheus would refuse."""
+    for name, op, value in matchers:
+        if not _LABEL_NAME.fullmatch(name):
+            raise ValueError(f"invalid label name {name!r}")
+        if op in ("=~", "!~"):
+            try:
+                re.compile(value)
+            except re.error as err:
+                raise ValueError(f"invalid regex {value!r}: {err}") from None
+    named = [m for m in matchers if m[0] == "__name__" and m[1] == "="]
+    if named and metric is not None:
+        raise ValueError("metric name must not be set twice")
+    if named:
+        metric = named[0][2]
+        matchers = [m for m in matchers if m is not named[0]]
+    if metric is None and all(_matches("", op, value) for _, op, value in matchers):
+        raise ValueError("a selector needs at least one matcher that does not match empty")
+    return _Parsed(metric, tuple(matchers))
+
+
+def parse_expr(expr: str) -> _Parsed:
+    """``sel``, ``absent(sel)`` or ``sel <op> number``; anything else is refused."""
+    tokens = _tokens(expr)
+    _unsupported(tokens)
+    if tokens[:2] == [("ident", "absent"), ("op", "(")]:
+        if tokens[-1] != ("op", ")"):
+            raise ValueError("absent(...) must be the whole expression")
+        parsed = _normalise(*_selector(tokens[2:-1]))
+        return _Parsed(parsed.metric, parsed.matchers, absent=True)
+    depth = np.cumsum([(t == "{") - (t == "}") for _, t in tokens])
+    cut = next(
+        (i for i, (k, t) in enumerate(tokens) if k == "op" and t in COMPARISONS and not depth[i]),
+        None,
+    )
+    if cut is None:
+        return _normalise(*_selector(tokens))
+    rest = tokens[cut + 1 :]
+    if len(rest) != 1 or rest[0][0] != "num":
+        raise ValueError(f"compare the selector with a number, e.g. '{tokens[cut][1]} 0.9'")
+    parsed = _normalise(*_selector(tokens[:cut]))
+    return _Parsed(parsed.metric, parsed.matchers, op=tokens[cut][1], threshold=float(rest[0][1]))
+
+
+# --- YAML with line numbers ------------------------------------------------------------
+
+_GROUP_KEYS = {"name", "rules", "interval"}
+_RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations",
+              "vigil"}  # fmt: skip
+_VIGIL_KEYS = {"kind": None, "op": "threshold", "threshold": "threshold",
+               "min_score": "score", "k": "band", "direction": "band"}  # fmt: skip
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _mapping(node: yaml.Node, where: str, allowed: set[str] | None) -> dict[str, yaml.Node]:
+    """Key → value node, refusing non-mappings, non-string, duplicate and unknown keys."""
+    if not isinstance(node, yaml.MappingNode):
+        raise RuleValidationError("expected a mapping", line=_line(node), field=where or None)
+    out: dict[str, yaml.Node] = {}
+    for key, value in node.value:
+        name = key.value if isinstance(key, yaml.ScalarNode) else None
+        path = f"{where}.{name}" if where else str(name)
+        if not isinstance(name, str) or name in out:
+            problem = "duplicate key" if name in out else "keys must be strings"
+            raise RuleValidationError(problem, line=_line(key), field=path)
+        if allowed is not None and name not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise RuleValidationError(f"unknown key (known: {known})", line=_line(key), field=path)
+        out[name] = value
+    return out
+
+
+def _scalar(node: yaml.Node, where: str) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise RuleValidationError("expected a single value", line=_line(node), field=where)
+    return yaml.SafeLoader("").construct_object(node)
+
+
+def _text(node: yaml.Node, where: str) -> str:
+    value = _scalar(node, where)
+    if not isinstance(value, str) or not value.strip():
+        raise RuleValidationError("expected non-empty text", line=_line(node), field=where)
+    return value
+
+
+def _number(node: yaml.Node, where: str) -> float:
+    value = _scalar(node, where)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RuleValidationError(
+            f"expected a number, got {value!r}", line=_line(node), field=where
+        )
+    return float(value)
+
+
+def _duration(node: yaml.Node, where: str) -> int:
+    value = _scalar(node, where)
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise RuleValidationError(
+            f"invalid duration '{value}' {_DURATION_HINT}", line=_line(node), field=where
+        ) from None
+
+
+def _optional_duration(spec: dict[str, yaml.Node], key: str) -> int:
+    return _duration(spec[key], key) if key in spec else 0
+
+
+def _string_map(node: yaml.Node, where: str, label_names: bool) -> FrozenMap:
+    items = {}
+    for key, value in _mapping(node, where, None).items():
+        path = f"{where}.{key}"
+        if label_names and not _LABEL_NAME.fullmatch(key):
+            raise RuleValidationError("invalid label name", line=_line(value), field=path)
+        scalar = _scalar(value, path)
+        if isinstance(scalar, bool):  # YAML reads `true`; Prometheus would keep the text
+            scalar = str(scalar).lower()
+        items[key] = "" if scalar is None else str(scalar)
+    return FrozenMap(items)
+
+
+def _options(spec: dict[str, yaml.Node]) -> dict[str, Any]:
+    """The ``vigil:`` mapping, each option checked against the kind it belongs to."""
+    if "vigil" not in spec:
+        return {}
+    nodes = _mapping(spec["vigil"], "vigil", set(_VIGIL_KEYS))
+    kind = _text(nodes["kind"], "vigil.kind") if "kind" in nodes else None
+    if kind is not None and kind not in KINDS:
+        raise RuleValidationError(
+            f"unknown kind {kind!r} (use {', '.join(KINDS)})",
+            line=_line(nodes["kind"]), field="vigil.kind",
+        )  # fmt: skip
+    out: dict[str, Any] = {"kind": kind, "_line": _line(spec["vigil"])}
+    for key, node in nodes.items():
+        path = f"vigil.{key}"
+        if key in ("op", "direction"):
+            out[key] = _text(node, path)
+            allowed = COMPARISONS if key == "op" else DIRECTIONS
+            if out[key] not in allowed:
+                message = f"must be one of {', '.join(allowed)}"
+                raise RuleValidationError(message, line=_line(node), field=path)
+        elif key != "kind":
+            out[key] = _number(node, path)
+        out[f"_line_{key}"] = _line(node)
+    return out
+
+
+def _kind_fields(parsed: _Parsed, opts: dict[str, Any], expr_line: int) -> dict[str, Any]:
+    """Reconcile what the expression says with the ``vigil:`` options."""
+
+    def fail(message: str, key: str = "expr") -> RuleValidationError:
+        option = key.removeprefix("vigil.")
+        line = expr_line if key == "expr" else opts.get(f"_line_{option}", opts.get("_line"))
+        return RuleValidationError(message, line=line, field=key)
+
+    comparison = parsed.op is not None
+    kind = opts.get("kind") or ("absent" if parsed.absent else "threshold" if comparison else None)
+    if kind is None:
+        raise fail("a bare selector needs a comparison (e.g. '> 0.9') or vigil.kind")
+    if parsed.absent and kind != "absent":
+        raise fail(f"absent(...) cannot be used with kind {kind}")
+    if comparison and kind != "threshold":
+        raise fail(f"kind {kind} takes a selector without a comparison")
+    for option, owner in _VIGIL_KEYS.items():
+        if option in opts and owner not in (None, kind):
+            raise fail(f"only applies to kind {owner}", f"vigil.{option}")
+    out: dict[str, Any] = {"kind": kind}
+    if kind == "threshold":
+        if comparison and ("op" in opts or "threshold" in opts):
+            raise fail("give the comparison in expr or in vigil, not both", "vigil.op")
+        if not comparison and "threshold" not in opts:
+            raise fail("a threshold rule needs 'expr: selector > number' or vigil.threshold")
+        out["op"] = parsed.op or opts.get("op", ">")
+        out["threshold"] = parsed.threshold if comparison else opts["threshold"]
+    if kind == "score":
+        out["min_score"] = opts.get("min_score", 0.9)
+        if not 0.0 <= out["min_score"] <= 1.0:
+            raise fail("must be between 0 and 1", "vigil.min_score")
+    if kind == "band":
+        out["band_k"] = opts.get("k", 3.0)
+        out["direction"] = opts.get("direction", "both")
+        if out["band_k"] <= 0:
+            raise fail("must be positive", "vigil.k")
+    return out
+
+
+def _rule(node: yaml.Node, group: str) -> Rule:
+    spec = _mapping(node, "", _RULE_KEYS)
+    if "record" in spec:
+        raise RuleValidationError(
+            "recording rules are not supported yet; only alerting rules ('alert:')",
+            line=_line(spec["record"]), field="record",
+        )  # fmt: skip
+    for required in ("alert", "expr"):
+        if required not in spec:
+            raise RuleValidationError("missing", line=_line(node), field=required)
+    name = _text(spec["alert"], "alert")
+    expr = _text(spec["expr"], "expr")
+    try:
+        parsed = parse_expr(expr)
+    except ValueError as err:
+        raise RuleValidationError(str(err), line=_line(spec["expr"]), field="expr") from None
+    fields = _kind_fields(parsed, _options(spec), _line(spec["expr"]))
+    maps = {
+        key: _string_map(spec[key], key, key == "labels") if key in spec else FrozenMap()
+        for key in ("labels", "annotations")
+    }
+    return Rule(
+        name=name, group=group, expr=expr, metric=parsed.metric, matchers=parsed.matchers,
+        for_seconds=_optional_duration(spec, "for"),
+        keep_firing_for_seconds=_optional_duration(spec, "keep_firing_for"),
+        **maps, **fields,
+    )  # fmt: skip
+
+
+def _root(text: str) -> yaml.Node:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise RuleValidationError(f"invalid YAML: {err.problem}", line=line) from None
+    except yaml.YAMLError as err:
+        raise RuleValidationError(f"invalid YAML: {err}") from None
+    if root is None:
+        raise RuleValidationError("the rule file is empty", line=1, field="groups")
+    return root
+
+
+def load_rules(text: str) -> list[Rule]:
+    """Every alerting rule in a rule file, or :class:`RuleValidationError` on the first problem."""
+    root = _root(text)
+    top = _mapping(root, "", {"groups"})
+    if "groups" not in top:
+        raise RuleValidationError("missing", line=_line(root), field="groups")
+    groups = top["groups"]
+    if not isinstance(groups, yaml.SequenceNode) or not groups.value:
+        raise RuleValidationError("expected a list of groups", line=_line(groups), field="groups")
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    first_lines: dict[str, int] = {}
+    for group_node in groups.value:
+        group = _mapping(group_node, "", _GROUP_KEYS)
+        for required in ("name", "rules"):
+            if required not in group:
+                raise RuleValidationError("missing", line=_line(group_node), field=required)
+        name = _text(group["name"], "name")
+        if name in seen:
+            message = f"duplicate group name {name!r} (first on line {seen[name]})"
+            raise RuleValidationError(message, line=_line(group["name"]), field="name")
+        seen[name] = _line(group["name"])
+        if "interval" in group:
+            _duration(group["interval"], "interval")
+        rules += _group_rules(group["rules"], name, first_lines)
+    return rules
+
+
+def _group_rules(node: yaml.Node, group: str, first_lines: dict[str, int]) -> list[Rule]:
+    """The rules of one group; alert names must be unique across the file (they are ids)."""
+    if not isinstance(node, yaml.SequenceNode):
+        raise RuleValidationError("expected a list of rules", line=_line(node), field="rules")
+    rules = []
+    for item in node.value:
+        rule = _rule(item, group)
+        line = _line(_mapping(item, "", None)["alert"])
+        if rule.name in first_lines:
+            message = f"duplicate alert name {rule.name!r} (first on line {first_lines[rule.name]})"
+            raise RuleValidationError(message, line=line, field="alert")
+        first_lines[rule.name] = line
+        rules.append(rule)
+    return rules
+
+
+# --- series selection ------------------------------------------------------------------
+
+
+def _matches(value: str, op: str, pattern: str) -> bool:
+    if op == "=":
+        return value == pattern
+    if op == "!=":
+        return value != pattern
+    hit = re.fullmatch(pattern, value, flags=re.DOTALL) is not None
+    return hit if op == "=~" else not hit
+
+
+def _label_column(catalog: pd.DataFrame, label: str) -> np.ndarray:
+    if label == "__name__":
+        return catalog["metric"].astype(str).to_numpy(dtype=object)
+    return np.array([d.get(label, "") or "" for d in catalog["labels"]], dtype=object)
+
+
+def select_series(rule: Rule, catalog: pd.DataFrame) -> np.ndarray:
+    """Which catalog rows the rule's selector matches (a missing label counts as empty)."""
+    mask = np.ones(len(catalog), dtype=bool)
+    if rule.metric is not None:
+        mask &= catalog["metric"].to_numpy(dtype=object) == rule.metric
+    for label, op, pattern in rule.matchers:
+        column = _label_column(catalog, label)
+        uniques, inverse = np.unique(column.astype(str), return_inverse=True)
+        hits = np.fromiter((_matches(u, op, pattern) for u in uniques), bool, len(uniques))
+        mask &= hits[inverse.reshape(-1)]
+    return mask
+
+
+# --- annotation templates --------------------------------------------------------------
+
+_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
+_PRINTF = re.compile(r'printf\s+"(%[-+ #0]*\d*(?:\.\d+)?[eEfFgG])"(?:\s+(\S+))?')
+_SI_UP = ("", "k", "M", "G", "T", "P", "E", "Z", "Y")
+_SI_DOWN = ("", "m", "u", "n", "p", "f", "a", "z", "y")
+
+
+def _go_float(v: float) -> str:
+    """A float as Go's ``%v`` prints it, which is what Prometheus templates show."""
+    if math.isnan(v) or math.isinf(v):
+        return "NaN" if math.isnan(v) else ("+Inf" if v > 0 else "-Inf")
+    sign = "-" if math.copysign(1.0, v) < 0 else ""
+    if v == 0:
+        return f"{sign}0"
+    shortest = Decimal(repr(abs(v))).normalize()
+    _, digit_tuple, exponent = shortest.as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    exp = len(digits) + int(exponent) - 1
+    if exp < -4 or exp >= 6:
+        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{body}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    return f"{sign}{shortest:f}"
+
+
+def _g4(v: float) -> str:
+    if math.isnan(v) or math.isinf(v):
+        return _go_float(v)
+    return f"{v:.4g}"
+
+
+def _humanize(v: float) -> str:
+    """Prometheus' ``humanize``: SI prefixes, four significant digits."""
+    if v == 0 or math.isnan(v) or math.isinf(v):
+        return _g4(v)
+    prefixes, scale = (_SI_UP, 1 / 1000) if abs(v) >= 1 else (_SI_DOWN, 1000)
+    index = 0
+    while index + 1 < len(prefixes) and (abs(v) >= 1000 if scale < 1 else abs(v) < 1):
+        v, index = v * scale, index + 1
+    return f"{_g4(v)}{prefixes[index]}"
+
+
+def _humanize_duration(v: float) -> str:
+    """Prometheus' ``humanizeDuration`` of a number of seconds."""
+    if math.isnan(v) or math.isinf(v) or v == 0:
+        return _g4(v) + ("s" if v == 0 else "")
+    if abs(v) < 1:
+        return _humanize(v) + "s"
+    sign, total = ("-" if v < 0 else ""), int(abs(v))
+    days, hours, minutes, seconds = total // 86400, total // 3600 % 24, total // 60 % 60, total % 60
+    if days:
+        return f"{sign}{days}d {hours}h {minutes}m {seconds}s"
+    if hours:
+        return f"{sign}{hours}h {minutes}m {seconds}s"
+    if minutes:
+        return f"{sign}{minutes}m {seconds}s"
+    return f"{sign}{_g4(abs(v))}s"
+
+
+_FUNCS = {
+    "humanize": _humanize,
+    "humanizePercentage": lambda v: f"{_g4(v * 100)}%",
+    "humanizeDuration": _humanize_duration,
+}
+
+
+def _source(token: str, labels: Mapping[str, str], value: float) -> str | float | None:
+    if token in ("$value", ".Value"):
+        return value
+    for prefix in ("$labels.", ".Labels."):
+        if token.startswith(prefix) and _LABEL_NAME.fullmatch(token[len(prefix) :]):
+            return labels.get(token[len(prefix) :], "")
+    return None
+
+
+def _apply(func: str, current: str | float) -> str | float | None:
+    printf = _PRINTF.fullmatch(func)
+    if func in _FUNCS or printf:
+        try:
+            number = float(current)
+        except ValueError:
+            return None
+        return _FUNCS[func](number) if func in _FUNCS else printf.group(1) % number
+    if func in ("toUpper", "toLower"):
+        text = _go_float(current) if isinstance(current, float) else current
+        return text.upper() if func == "toUpper" else text.lower()
+    return None
+
+
+def _render_action(action: str, labels: Mapping[str, str], value: float) -> str | None:
+    """One ``{{ ... }}`` action, or None when it is not one Vigil understands."""
+    steps = [step.strip() for step in action.split("|")]
+    printf = _PRINTF.fullmatch(steps[0])
+    if printf and printf.group(2):
+        steps = [printf.group(2), f'printf "{printf.group(1)}"', *steps[1:]]
+    current = _source(steps[0], labels, value)
+    for func in steps[1:]:
+        if current is None:
+            return None
+        current = _apply(func, current)
+    if current is None:
+        return None
+    return _go_float(current) if isinstance(current, float) else current
+
+
+def render_annotations(rule: Rule, labels: Mapping[str, str], value: float) -> dict[str, str]:
+    """The rule's annotations with Prometheus-style templates filled in; never raises.
+
+    Supports ``$labels.x`` / ``.Labels.x``, ``$value`` / ``.Value`` and the pipes
+    ``humanize``, ``humanizePercentage``, ``humanizeDuration``, ``printf "%.2f"``,
+    ``toUpper`` and ``toLower``. Anything else is left as written, so a typo shows up in
+    the alert instead of swallowing it.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        rendered = _render_action(match.group(1), labels, float(value))
+        return match.group(0) if rendered is None else rendered
+
+    return {key: _TEMPLATE.sub(fill, text) for key, text in rule.annotations.items()}
