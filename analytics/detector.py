@@ -3,8 +3,9 @@
 Both parts turn what they see into evidence on the same scale:
 
 - the baseline's residual in units of its scale, ``z``, through a logistic centred on
-  the larger of 4 and the 99.9th percentile of the training ``|z|`` (a series whose normal
-  is heavy-tailed needs a bigger departure);
+  the larger of 4 and 1.6 × the 99th percentile of the training ``|z|`` (a series whose
+  normal is heavy-tailed needs a bigger departure; the 99th percentile, not a higher one,
+  because the training window holds past incidents too);
 - the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
   shape of the last minutes (sustained drift, sudden jitter) that a single ``z`` misses.
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from analytics.baseline import SeasonalBaseline, fit_baseline
 from analytics.features import detector_features
@@ -30,6 +32,7 @@ FORMAT_VERSION = 1
 MAGIC = b"VIGILDET"
 BAND_K = 3.0  # lower/upper are expected ± BAND_K × scale (rules rescale to their own k)
 MIN_Z_CENTRE = 4.0
+Z_CENTRE_GAIN = 1.6
 Z_WIDTH = 0.5
 ALERT_SCORE = 0.9
 
@@ -91,7 +94,7 @@ def _z(baseline: SeasonalBaseline, ts: np.ndarray, values: np.ndarray) -> tuple[
 
 
 def _z_score(z: np.ndarray, centre: float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-(np.abs(z) - centre) / Z_WIDTH))
+    return expit((np.abs(z) - centre) / Z_WIDTH)
 
 
 def fit_detector(ts: np.ndarray, values: np.ndarray, step_seconds: int = 60) -> DetectorModel:
@@ -104,7 +107,7 @@ def fit_detector(ts: np.ndarray, values: np.ndarray, step_seconds: int = 60) -> 
         raise ValueError("need at least two finite points to fit a detector")
     baseline = fit_baseline(ts, values)
     _, _, z = _z(baseline, ts, values)
-    z_centre = max(float(np.quantile(np.abs(z), 0.999)), MIN_Z_CENTRE)
+    z_centre = max(Z_CENTRE_GAIN * float(np.quantile(np.abs(z), 0.99)), MIN_Z_CENTRE)
     features = detector_features(ts, z)
     # a forest learns nothing from a flat history and would call every point odd
     varied = np.ptp(features[:, 0]) > 1e-9

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 from sklearn.ensemble import IsolationForest
 
 MAX_TRAINING_ROWS = 8192
@@ -27,14 +28,14 @@ class CalibratedForest:
         if len(features) == 0:
             return np.zeros(0)
         raw = -self.forest.score_samples(features)
-        return 1.0 / (1.0 + np.exp(-(raw - self.centre) / self.width))
+        return expit((raw - self.centre) / self.width)
 
 
 def fit_forest(features: np.ndarray, seed: int = 0) -> CalibratedForest:
     rng = np.random.default_rng(seed)
     if len(features) > MAX_TRAINING_ROWS:
         features = features[rng.choice(len(features), MAX_TRAINING_ROWS, replace=False)]
-    forest = IsolationForest(n_estimators=100, max_samples=256, random_state=seed)
+    forest = IsolationForest(n_estimators=64, max_samples=256, random_state=seed)
     forest.fit(features)
     raw = -forest.score_samples(features)
     centre = float(np.quantile(raw, TAIL_QUANTILE))

@@ -62,7 +62,6 @@ def write_episodes(
     """Replace the evaluator's view of ``rules`` from ``grid_start`` on; returns episodes kept."""
     if computed.empty:
         computed = pd.DataFrame(columns=[c for c in ALERT_COLUMNS if c != "alert_id"])
-    computed = computed.assign(alert_id=None)
     for column in ("active_at", "fired_at", "resolved_at", "last_eval_at"):
         computed[column] = pd.to_datetime(computed[column]).astype("datetime64[ns]")
     computed = _continue_open(store, computed, grid_start, rules)[ALERT_COLUMNS]

@@ -108,7 +108,10 @@ def _episode_rows(rule: Rule, found: pd.DataFrame, catalog: pd.DataFrame) -> pd.
                 "series_id": int(series["series_id"]),
                 "labels": labels_json(labels),
                 "annotations": json.dumps(
-                    render_annotations(rule, labels, float(ep.value)), ensure_ascii=False
+                    render_annotations(
+                        rule, {**labels, "__name__": series["metric"]}, float(ep.value)
+                    ),
+                    ensure_ascii=False,
                 ),
                 "severity": rule.severity,
                 "service": series["service"],

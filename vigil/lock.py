@@ -57,7 +57,7 @@ class DataDirLock:
             who = holder.describe() if holder else "another process"
             raise DataDirLockedError(
                 f"data dir {self.path.parent} is in use by {who}; stop that process, "
-                "or read its Parquet snapshots instead"
+                "or use another --data-dir"
             ) from None
         handle.seek(0)
         handle.truncate()

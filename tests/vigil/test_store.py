@@ -83,7 +83,7 @@ def test_second_process_gets_one_line_error_naming_holder(data_dir: Path, tmp_pa
             import sys, time
             from pathlib import Path
             from vigil.store import Store
-            Store.open(Path({str(data_dir)!r}))
+            store = Store.open(Path({str(data_dir)!r}))  # held while this process lives
             print("ready", flush=True)
             time.sleep(60)
         """)],
