@@ -11,6 +11,7 @@ MAD per hour of day, because noise usually grows with traffic.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ WEEK_SLOTS = 7 * DAY_SLOTS
 MIN_ACF = 0.3
 WEEKLY_MIN_SLOTS = 10 * DAY_SLOTS
 WEEKLY_MIN_EFFECT = 0.5
+MIDNIGHT_BLEND_SLOTS = 36  # three hours either side
 LEVEL_WINDOW = pd.Timedelta(hours=3)
 MAD_TO_SIGMA = 1.4826
 NS_PER_SLOT = GRID.value
@@ -58,11 +60,11 @@ class SeasonalBaseline:
 
     def expected(self, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Expected value at each point from the seasonal profile and the level of the hours
-        before it (the point itself is never part of its own expectation)."""
+        before it (the point itself is never part of its own expectation). NaN where no
+        earlier point exists: with no context, no honest expectation either."""
         deseasonalised = pd.Series(values - self.seasonal(ts), index=pd.DatetimeIndex(ts))
-        level = deseasonalised.rolling(LEVEL_WINDOW, closed="left", min_periods=6).median()
-        level = level.to_numpy()
-        return self.seasonal(ts) + np.where(np.isfinite(level), level, self.level)
+        level = deseasonalised.rolling(LEVEL_WINDOW, closed="left", min_periods=1).median()
+        return self.seasonal(ts) + level.to_numpy()
 
 
 def to_grid(ts: np.ndarray, values: np.ndarray) -> pd.Series:
@@ -82,12 +84,22 @@ def has_daily_cycle(gridded: np.ndarray) -> bool:
     return bool(correlation[DAY_SLOTS] >= MIN_ACF)
 
 
-def _slot_means(index: pd.DatetimeIndex, values: np.ndarray, period: int) -> np.ndarray:
-    slots = ((index.asi8 - EPOCH_MONDAY) // NS_PER_SLOT) % period
-    sums = np.bincount(slots, weights=values, minlength=period)
-    counts = np.bincount(slots, minlength=period)
-    means = np.divide(sums, counts, out=np.full(period, np.nan), where=counts > 0)
-    return pd.Series(means).interpolate(limit_direction="both").fillna(0.0).to_numpy()
+def _slots(index: pd.DatetimeIndex, period: int) -> np.ndarray:
+    return ((index.asi8 - EPOCH_MONDAY) // NS_PER_SLOT) % period
+
+
+def _slot_medians(index: pd.DatetimeIndex, values: np.ndarray, period: int) -> np.ndarray:
+    """Median of each slot over the cycles seen, lightly smoothed (15 minutes)."""
+    position = (index.asi8 - EPOCH_MONDAY) // NS_PER_SLOT
+    cycle = position // period - position[0] // period
+    table = np.full((int(cycle[-1]) + 1, period), np.nan)
+    table[cycle, position % period] = values
+    with warnings.catch_warnings():  # a slot never seen is filled from its neighbours below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        medians = np.nanmedian(table, axis=0)
+    medians = pd.Series(medians).interpolate(limit_direction="both").fillna(0.0).to_numpy()
+    padded = np.concatenate([medians[-1:], medians, medians[:1]])
+    return np.convolve(padded, np.ones(3) / 3, mode="valid")
 
 
 def _day_fit(profile: np.ndarray, residual: np.ndarray) -> tuple[float, float]:
@@ -104,6 +116,23 @@ def _day_fit(profile: np.ndarray, residual: np.ndarray) -> tuple[float, float]:
     return float(coef[0]), float(coef[1])
 
 
+def _crossfaded(offsets: np.ndarray, gains: np.ndarray, daily: np.ndarray) -> np.ndarray:
+    """Each day's offset + gain × daily profile, blended linearly with the neighbouring
+    day over the hours around midnight: weekly rhythms change gradually, and a step at
+    midnight would itself look like an anomaly."""
+    slots = np.arange(WEEK_SLOTS)
+    day, slot_of_day = slots // DAY_SLOTS, slots % DAY_SLOTS
+
+    def of(days: np.ndarray) -> np.ndarray:
+        return offsets[days] + gains[days] * daily[slot_of_day]
+
+    own, before, after = of(day), of((day - 1) % 7), of((day + 1) % 7)
+    half = MIDNIGHT_BLEND_SLOTS
+    w_before = np.clip((half - slot_of_day) / (2 * half), 0, None)
+    w_after = np.clip((half + slot_of_day - DAY_SLOTS) / (2 * half), 0, None)
+    return own * (1 - w_before - w_after) + before * w_before + after * w_after
+
+
 def _weekly_profile(
     index: pd.DatetimeIndex, daily: np.ndarray, residual: np.ndarray, sigma: float
 ) -> np.ndarray | None:
@@ -116,15 +145,15 @@ def _weekly_profile(
     """
     if len(index) < WEEKLY_MIN_SLOTS:
         return None
-    slot_of_week = ((index.asi8 - EPOCH_MONDAY) // NS_PER_SLOT) % WEEK_SLOTS
+    slot_of_week = _slots(index, WEEK_SLOTS)
     day, slot = slot_of_week // DAY_SLOTS, slot_of_week % DAY_SLOTS
-    adjustment = np.zeros(WEEK_SLOTS)
+    offsets, gains = np.zeros(7), np.zeros(7)
     for weekday in range(7):
         rows = day == weekday
         if rows.sum() < DAY_SLOTS // 2:
             return None
-        offset, gain = _day_fit(daily[slot[rows]], residual[rows])
-        adjustment[weekday * DAY_SLOTS : (weekday + 1) * DAY_SLOTS] = offset + gain * daily
+        offsets[weekday], gains[weekday] = _day_fit(daily[slot[rows]], residual[rows])
+    adjustment = _crossfaded(offsets, gains, daily)
     if np.std(adjustment) < WEEKLY_MIN_EFFECT * sigma:
         return None
     return np.tile(daily, 7) + adjustment
@@ -146,12 +175,15 @@ def fit_baseline(ts: np.ndarray, values: np.ndarray) -> SeasonalBaseline:
         decomposition = STL(
             gridded.to_numpy(float), period=DAY_SLOTS, trend_jump=29, low_pass_jump=29
         ).fit()
-        seasonal = np.asarray(decomposition.seasonal)
+        # The profile is the median over days of each slot, not the mean of STL's
+        # seasonal part: an incident in the training window must not echo every day.
+        detrended = gridded.to_numpy(float) - np.asarray(decomposition.trend)
+        profile = _slot_medians(gridded.index, detrended, DAY_SLOTS)
+        seasonal = profile[_slots(gridded.index, DAY_SLOTS)]
         # the weekly part hides in STL's trend as much as in its residual
         residual = gridded.to_numpy(float) - seasonal
         residual = residual - np.median(residual)
         period, periods = DAY_SLOTS, (DAY_SLOTS,)
-        profile = _slot_means(gridded.index, seasonal, DAY_SLOTS)
         weekly = _weekly_profile(gridded.index, profile, residual, _robust_sigma(residual))
         if weekly is not None:
             period, periods, profile = WEEK_SLOTS, (DAY_SLOTS, WEEK_SLOTS), weekly

@@ -1,23 +1,25 @@
 """One detector per series: seasonal baseline + isolation forest, one score in [0, 1].
 
-Both parts turn what they see into evidence on the same scale:
+Three kinds of evidence are turned into [0, 1] on the same footing:
 
 - the baseline's residual in units of its scale, ``z``, through a logistic centred on
-  the larger of 4 and 1.6 × the 99th percentile of the training ``|z|`` (a series whose
-  normal is heavy-tailed needs a bigger departure; the 99th percentile, not a higher one,
-  because the training window holds past incidents too);
+  the larger of 4 and twice the 95th percentile of the training ``|z|`` (a series whose
+  normal is heavy-tailed needs a bigger departure; the 95th percentile, not a higher one,
+  because the training window holds past incidents too, a few percent of its time);
+- the median ``z`` of the last ten minutes, calibrated the same way (floor 2.5): a
+  sustained shift in a noisy series is certain long before any single point is;
 - the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
-  shape of the last minutes (sustained drift, sudden jitter) that a single ``z`` misses.
+  shape of the last minutes (drift, sudden jitter) that the residual alone misses.
 
-The final score is the larger of the two, so either detector can raise it and neither
-dilutes the other. Everything at time t uses data up to t only: the level is the median
-of the hours before t, and rolling features look back.
+The final score is the largest, so any detector can raise it and none dilutes the
+others; a point with no earlier context has no score. Everything at time t uses data up
+to t only: the level is the median of the hours before t, and rolling windows look back.
 """
 
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -32,7 +34,10 @@ FORMAT_VERSION = 1
 MAGIC = b"VIGILDET"
 BAND_K = 3.0  # lower/upper are expected ± BAND_K × scale (rules rescale to their own k)
 MIN_Z_CENTRE = 4.0
-Z_CENTRE_GAIN = 1.6
+MIN_SUSTAINED_CENTRE = 2.5
+SUSTAINED_WINDOW = pd.Timedelta(minutes=10)
+Z_CENTRE_GAIN = 2.0
+Z_QUANTILE = 0.95
 Z_WIDTH = 0.5
 ALERT_SCORE = 0.9
 
@@ -42,6 +47,7 @@ class DetectorModel:
     baseline: SeasonalBaseline
     forest: CalibratedForest | None
     z_centre: float
+    sustained_centre: float
     train_from: pd.Timestamp
     train_to: pd.Timestamp
     step_seconds: int
@@ -56,6 +62,7 @@ class DetectorModel:
             "periods_found_minutes": [p * 5 for p in self.baseline.periods_found],
             "band_k": BAND_K,
             "z_centre": round(self.z_centre, 3),
+            "sustained_centre": round(self.sustained_centre, 3),
             "isolation_forest": self.forest is not None,
             "step_seconds": self.step_seconds,
         }
@@ -107,25 +114,39 @@ def fit_detector(ts: np.ndarray, values: np.ndarray, step_seconds: int = 60) -> 
         raise ValueError("need at least two finite points to fit a detector")
     baseline = fit_baseline(ts, values)
     _, _, z = _z(baseline, ts, values)
-    z_centre = max(Z_CENTRE_GAIN * float(np.quantile(np.abs(z), 0.99)), MIN_Z_CENTRE)
+    z_centre = max(Z_CENTRE_GAIN * float(np.nanquantile(np.abs(z), Z_QUANTILE)), MIN_Z_CENTRE)
+    sustained = np.abs(_sustained(ts, z))
+    sustained_centre = max(
+        Z_CENTRE_GAIN * float(np.nanquantile(sustained, Z_QUANTILE)), MIN_SUSTAINED_CENTRE
+    )
     features = detector_features(ts, z)
     # a forest learns nothing from a flat history and would call every point odd
     varied = np.ptp(features[:, 0]) > 1e-9
     forest = fit_forest(features) if len(ts) >= 256 and varied else None
     draft = DetectorModel(
-        baseline, forest, z_centre, pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), step_seconds,
-        len(ts), 0.0,
+        baseline, forest, z_centre, sustained_centre, pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]),
+        step_seconds, len(ts), 0.0,
     )  # fmt: skip
-    share = float(np.mean(_combined(draft, ts, z) >= ALERT_SCORE))
-    return DetectorModel(
-        baseline, forest, z_centre, draft.train_from, draft.train_to, step_seconds, len(ts), share
-    )
+    share = float(np.mean(np.nan_to_num(_combined(draft, ts, z)) >= ALERT_SCORE))
+    return replace(draft, training_alert_share=share)
+
+
+def _sustained(ts: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Median residual over the last minutes: a shift too noisy to stand out point by point
+    (queue lag, say) still moves the median well away from zero."""
+    series = pd.Series(z, index=pd.DatetimeIndex(ts))
+    return series.rolling(SUSTAINED_WINDOW, min_periods=3).median().to_numpy()
 
 
 def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> np.ndarray:
-    score = _z_score(z, model.z_centre)
+    score = np.fmax(
+        _z_score(z, model.z_centre), _z_score(_sustained(ts, z), model.sustained_centre)
+    )
+    score[~np.isfinite(z)] = np.nan
     if model.forest is not None and len(ts):
-        score = np.maximum(score, model.forest.score(detector_features(ts, z)))
+        score = np.where(
+            np.isfinite(score), np.fmax(score, model.forest.score(detector_features(ts, z))), score
+        )
     return score
 
 

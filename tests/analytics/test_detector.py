@@ -10,14 +10,17 @@ DAY = 1440
 
 
 def traffic(days: int, seed: int = 0, start: str = "2026-11-02") -> tuple[np.ndarray, np.ndarray]:
-    """Requests per second with a daily cycle, quieter weekends and 3 % noise."""
+    """Requests per second with a daily cycle, quieter weekends (eased in and out over the
+    hours around midnight, as real traffic does) and 3 % noise."""
     rng = np.random.default_rng(seed)
     ts = pd.date_range(start, periods=days * DAY, freq="60s").to_numpy().astype("datetime64[ns]")
     minute = np.arange(len(ts))
     hour = (minute / 60) % 24
     weekday = (minute // DAY + pd.Timestamp(start).dayofweek) % 7
     shape = 0.35 + 0.65 * (0.5 + 0.5 * np.sin((hour - 8) / 24 * 2 * np.pi))
-    level = 100 * shape * np.where(weekday >= 5, 0.65, 1.0)
+    weekend = pd.Series(np.where(weekday >= 5, 0.65, 1.0))
+    eased = weekend.rolling(6 * 60, center=True, min_periods=1).mean().to_numpy()
+    level = 100 * shape * eased
     return ts, level * (1 + 0.03 * rng.standard_normal(len(ts)))
 
 
@@ -49,6 +52,16 @@ def test_a_spike_scores_high_while_it_lasts(fitted: tuple) -> None:
     scored = score_series(model, ts, spiked, score_from=ts[14 * DAY])
     assert (scored["score"].to_numpy()[800:815] >= 0.9).all()
     assert (scored["score"].to_numpy()[:790] >= 0.9).sum() <= 3
+
+
+def test_an_incident_in_the_training_window_does_not_echo_the_next_days() -> None:
+    ts, values = traffic(15, seed=5)
+    trained = values.copy()
+    incident = slice(9 * DAY + 600, 9 * DAY + 660)  # an hour at 10:00 on day 10
+    trained[incident] *= 2.5
+    model = fit_detector(ts[: 14 * DAY], trained[: 14 * DAY])
+    scores = score_series(model, ts, values, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert (scores[560:720] >= 0.9).sum() <= 2
 
 
 def test_no_lookahead_the_future_does_not_change_the_past(fitted: tuple) -> None:
@@ -100,7 +113,8 @@ def test_short_gappy_irregular_history_falls_back_to_no_cycle() -> None:
     assert model.params()["period_minutes"] == 0
     scored = score_series(model, ts, values)
     assert len(scored) == np.isfinite(values).sum()
-    assert (scored["lower"] < scored["upper"]).all()
+    assert np.isnan(scored["score"].iloc[0])  # no earlier point, no expectation
+    assert (scored["lower"] < scored["upper"]).iloc[1:].all()
 
 
 def test_artifact_round_trip_and_refuses_foreign_bytes(fitted: tuple) -> None:
