@@ -49,18 +49,23 @@ def run(
     port: Annotated[int | None, typer.Option(help="UI port (default 8501).")] = None,
 ) -> None:
     """Start the engine and the web UI in one process (what `make run` calls)."""
+    from streamlit.web import cli as streamlit_cli
+
+    from vigil.engine import get_engine
     from vigil.settings import load_settings
 
     settings = load_settings(data_dir=data_dir, ui_port=port)
-    env_updates = {"VIGIL_DATA_DIR": str(settings.data_dir.resolve())}
-    os.environ.update(env_updates)
+    os.environ["VIGIL_DATA_DIR"] = str(settings.data_dir.resolve())
+    # The engine starts now, not on the first page view: the wall TV may connect later,
+    # and backfill and fitting should be done by then.
+    get_engine(settings)
     app_path = Path(__file__).resolve().parent.parent / "app.py"
     url = f"http://{settings.ui_host}:{settings.ui_port}"
     print(f"Vigil is starting: open {url}", flush=True)
-    args = [sys.executable, "-m", "streamlit", "run", str(app_path)]
-    args += ["--server.port", str(settings.ui_port), "--server.address", settings.ui_host]
-    args += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    os.execv(sys.executable, args)
+    sys.argv = ["streamlit", "run", str(app_path), "--server.port", str(settings.ui_port)]
+    sys.argv += ["--server.address", settings.ui_host, "--server.headless", "true"]
+    sys.argv += ["--browser.gatherUsageStats", "false"]
+    streamlit_cli.main()
 
 
 @app.command()

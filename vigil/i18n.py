@@ -1,0 +1,212 @@
+"""Every string the UI shows, in English and Simplified Chinese, and how times are written.
+
+Keeping the words in one dictionary per language means a missing translation is a
+failing test rather than a half-English screen; formatting times and durations here
+keeps the wall and the explorer consistent.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+LANGUAGES = ("en", "zh")
+LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
+LANG_STATE_KEY = "vigil_lang"
+"""Where the chosen language lives in the UI session (set by ``app.py``, read by pages)."""
+
+EN: dict[str, str] = {
+    "app.title": "Vigil",
+    "nav.wall": "Wall",
+    "nav.explore": "Explore",
+    "sidebar.language": "Language",
+    "engine.starting": "Vigil is starting",
+    "engine.phase.starting": "Starting the engine",
+    "engine.phase.backfilling": "Loading history",
+    "engine.phase.fitting": "Learning what normal looks like",
+    "engine.phase.evaluating": "Evaluating rules over history",
+    "engine.phase.running": "Running",
+    "engine.phase.stopped": "Stopped",
+    "engine.phase.failed": "Start-up failed",
+    "engine.failed": "The engine failed to start",
+    "wall.title": "Estate health",
+    "wall.no_data": "No data yet: waiting for the first samples.",
+    "wall.no_services": "No services known yet.",
+    "wall.stale": "STALE DATA",
+    "wall.stale_detail": "newest sample {age} ago ({time})",
+    "wall.stale_none": "no samples received",
+    "wall.updated": "Updated {time}",
+    "wall.newest": "Newest sample {time}",
+    "wall.firing": "Firing alerts",
+    "wall.pending": "pending",
+    "wall.no_alerts": "No alerts firing",
+    "wall.more_alerts": "and {n} more",
+    "wall.anomalies": "Top anomalies (last hour)",
+    "wall.no_anomalies": "No scored series yet.",
+    "wall.timeline": "Last 24 hours: alerts and incidents",
+    "wall.no_timeline": "No alerts or incidents in the last 24 hours.",
+    "wall.series": "series",
+    "wall.score": "score",
+    "status.ok": "OK",
+    "status.warning": "WARNING",
+    "status.critical": "CRITICAL",
+    "severity.critical": "critical",
+    "severity.warning": "warning",
+    "severity.info": "info",
+    "col.severity": "Severity",
+    "col.service": "Service",
+    "col.summary": "Summary",
+    "col.since": "Since",
+    "col.state": "State",
+    "state.firing": "firing",
+    "state.pending": "pending",
+    "explore.title": "Explore",
+    "explore.metric": "Metric",
+    "explore.filters": "Label filters",
+    "explore.range": "Time range",
+    "explore.range.1h": "Last 1 hour",
+    "explore.range.6h": "Last 6 hours",
+    "explore.range.24h": "Last 24 hours",
+    "explore.range.7d": "Last 7 days",
+    "explore.range.14d": "Last 14 days",
+    "explore.range.custom": "Custom",
+    "explore.from": "From (UTC)",
+    "explore.to": "To (UTC)",
+    "explore.series": "Series (up to {n})",
+    "explore.matching": "{n} matching series",
+    "explore.no_series": "No series yet.",
+    "explore.no_match": "No series match these filters.",
+    "explore.no_points": "No samples in this range.",
+    "explore.download": "Download CSV",
+    "explore.incidents": "Incidents in range",
+    "chart.value": "value",
+    "chart.expected": "expected",
+    "chart.band": "normal band",
+    "chart.anomaly": "anomaly",
+    "chart.alert": "alert",
+    "chart.incident": "incident",
+    "time.utc": "UTC",
+    "duration.s": "{n}s",
+    "duration.m": "{n} min",
+    "duration.h": "{h} h {m} min",
+    "duration.d": "{d} d {h} h",
+}
+
+ZH: dict[str, str] = {
+    "app.title": "Vigil",
+    "nav.wall": "大屏",
+    "nav.explore": "探索",
+    "sidebar.language": "语言",
+    "engine.starting": "Vigil 正在启动",
+    "engine.phase.starting": "正在启动引擎",
+    "engine.phase.backfilling": "正在加载历史数据",
+    "engine.phase.fitting": "正在学习正常基线",
+    "engine.phase.evaluating": "正在对历史数据评估规则",
+    "engine.phase.running": "运行中",
+    "engine.phase.stopped": "已停止",
+    "engine.phase.failed": "启动失败",
+    "engine.failed": "引擎启动失败",
+    "wall.title": "系统健康状况",
+    "wall.no_data": "暂无数据：正在等待第一批采样。",
+    "wall.no_services": "尚无已知服务。",
+    "wall.stale": "数据已过期",
+    "wall.stale_detail": "最新采样于 {age} 前（{time}）",
+    "wall.stale_none": "尚未收到任何采样",
+    "wall.updated": "更新于 {time}",
+    "wall.newest": "最新采样 {time}",
+    "wall.firing": "正在触发的告警",
+    "wall.pending": "待定",
+    "wall.no_alerts": "当前无告警",
+    "wall.more_alerts": "另有 {n} 条",
+    "wall.anomalies": "异常排行（最近一小时）",
+    "wall.no_anomalies": "尚无已评分的序列。",
+    "wall.timeline": "最近 24 小时：告警与事件",
+    "wall.no_timeline": "最近 24 小时没有告警或事件。",
+    "wall.series": "条序列",
+    "wall.score": "异常分",
+    "status.ok": "正常",
+    "status.warning": "警告",
+    "status.critical": "严重",
+    "severity.critical": "严重",
+    "severity.warning": "警告",
+    "severity.info": "提示",
+    "col.severity": "级别",
+    "col.service": "服务",
+    "col.summary": "摘要",
+    "col.since": "持续",
+    "col.state": "状态",
+    "state.firing": "触发中",
+    "state.pending": "待定",
+    "explore.title": "探索",
+    "explore.metric": "指标",
+    "explore.filters": "标签筛选",
+    "explore.range": "时间范围",
+    "explore.range.1h": "最近 1 小时",
+    "explore.range.6h": "最近 6 小时",
+    "explore.range.24h": "最近 24 小时",
+    "explore.range.7d": "最近 7 天",
+    "explore.range.14d": "最近 14 天",
+    "explore.range.custom": "自定义",
+    "explore.from": "开始（UTC）",
+    "explore.to": "结束（UTC）",
+    "explore.series": "序列（最多 {n} 条）",
+    "explore.matching": "匹配 {n} 条序列",
+    "explore.no_series": "暂无序列。",
+    "explore.no_match": "没有符合筛选条件的序列。",
+    "explore.no_points": "该时间范围内没有采样。",
+    "explore.download": "下载 CSV",
+    "explore.incidents": "范围内的故障",
+    "chart.value": "数值",
+    "chart.expected": "期望值",
+    "chart.band": "正常区间",
+    "chart.anomaly": "异常",
+    "chart.alert": "告警",
+    "chart.incident": "故障",
+    "time.utc": "UTC",
+    "duration.s": "{n} 秒",
+    "duration.m": "{n} 分钟",
+    "duration.h": "{h} 小时 {m} 分钟",
+    "duration.d": "{d} 天 {h} 小时",
+}
+
+_DICTIONARIES = {"en": EN, "zh": ZH}
+
+
+def normalise_language(lang: str | None, default: str = "en") -> str:
+    """A supported language code; anything else (``zh-CN``, typos) falls back sensibly."""
+    code = (lang or "").strip().lower()[:2]
+    return code if code in LANGUAGES else default
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    """The text for ``key`` in ``lang``; an unknown key shows itself so it gets noticed."""
+    text = _DICTIONARIES.get(lang, EN).get(key) or EN.get(key) or key
+    return text.format(**values) if values else text
+
+
+def format_time(ts: pd.Timestamp | None, with_date: bool = False) -> str:
+    """A stored UTC time as people read it on the wall: ``14:03:22 UTC``."""
+    if ts is None or pd.isna(ts):
+        return "—"
+    pattern = "%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S"
+    return f"{pd.Timestamp(ts).strftime(pattern)} UTC"
+
+
+def format_duration(delta: pd.Timedelta, lang: str) -> str:
+    """A coarse, human duration (``3 min``, ``2 h 5 min``) for "since" and staleness."""
+    seconds = max(int(pd.Timedelta(delta).total_seconds()), 0)
+    if seconds < 60:
+        return t("duration.s", lang, n=seconds)
+    minutes = seconds // 60
+    if minutes < 60:
+        return t("duration.m", lang, n=minutes)
+    hours = minutes // 60
+    if hours < 24:
+        return t("duration.h", lang, h=hours, m=minutes % 60)
+    return t("duration.d", lang, d=hours // 24, h=hours % 24)
+
+
+def format_number(value: float | None, digits: int = 3) -> str:
+    """A value with a sensible number of significant digits; missing values show a dash."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{float(value):.{digits}g}"
