@@ -67,7 +67,9 @@ def test_wall_shows_services_and_firing_alert_without_banner_when_fresh(
     assert "CRITICAL" in text and "WARNING" in text
     assert "STALE DATA" not in text
     assert "Updated " in text
-    assert len(app.get("plotly_chart")) == 4  # one sparkline per scored series
+    keys = [chart.key for chart in app.get("plotly_chart")]
+    assert sorted(k for k in keys if k.startswith("spark-")) == [f"spark-{i}" for i in (1, 2, 3, 4)]
+    assert "timeline" in keys  # the last day's alerts beside the incidents
 
 
 def test_wall_shows_stale_banner_when_data_is_old(open_app, stale_estate: Seeded) -> None:

@@ -153,3 +153,17 @@ def test_recent_job_runs_newest_first(store: Store, fresh) -> None:
     runs = queries.recent_job_runs(store, 5)
     assert runs["job"].tolist() == ["evaluate", "pull"]
     assert len(queries.recent_job_runs(store, 1)) == 1
+
+
+def test_alert_timeline_has_fired_episodes_only_clipped_to_the_window(
+    store: Store, fresh, now
+) -> None:
+    start = now - pd.Timedelta(minutes=80)
+    timeline = queries.alert_timeline(store, start, now)
+    # the pending alert never fired; the resolved one is clipped at the window's start
+    assert sorted(timeline["service"]) == ["checkout", "payments"]
+    payments = timeline.set_index("service").loc["payments"]
+    assert payments["start"] == start
+    assert payments["end"] == now - pd.Timedelta(minutes=70)
+    checkout = timeline.set_index("service").loc["checkout"]
+    assert checkout["end"] == now  # still firing: lasts until now
