@@ -118,3 +118,14 @@ def test_kiosk_mode_hides_chrome_and_language_selector(open_app, fresh_estate) -
     assert not app.exception
     assert not app.sidebar.selectbox
     assert any('[data-testid="stSidebar"]' in m.value for m in app.markdown)
+
+
+def test_explore_on_empty_data_dir_explains_instead_of_charting(
+    open_app, empty_data_dir: Path
+) -> None:
+    app = open_app(empty_data_dir)
+    app.run()
+    app.switch_page("pages/explore.py").run()
+    assert not app.exception
+    assert not app.get("plotly_chart")
+    assert "No series yet" in _text(app)
