@@ -1,4 +1,4 @@
-"""Alert rules: the file format, series selection and annotation templates.
+"""Alert rules: the file format, and the entry points for selection and templates.
 
 The format is a superset of Prometheus rule files, so an SRE can paste an existing alert
 in, and a Vigil rule can be exported back. Vigil's own kinds (anomaly score, dynamic band,
@@ -9,25 +9,24 @@ rule that silently means something else than it says is worse than no rule.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from analytics.selectors import COMPARISONS, LABEL_NAME, ParsedExpr, parse_expr, select
+from analytics.templates import render_templates
+
 MODEL_BAND_K = 3.0  # half-width of the band the detectors emit, in robust scale units
 KINDS = ("threshold", "score", "band", "absent")
-COMPARISONS = (">=", "<=", "==", "!=", ">", "<")
 DIRECTIONS = ("up", "down", "both")
 _DURATION_HINT = "(use 30s, 5m, 1h)"
 _DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _UNIT_SECONDS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1)
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 class RuleValidationError(ValueError):
@@ -106,138 +105,6 @@ def parse_duration(value: object) -> int:
     return sum(int(n) * s for n, s in zip(match.groups(), _UNIT_SECONDS, strict=True) if n)
 
 
-# --- expressions -----------------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
-    |(?P<num>[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|[iI]nf|NaN))
-    |(?P<op>=~|!~|!=|==|>=|<=|[=><{}(),\[\]])
-    |(?P<ident>[a-zA-Z_:][a-zA-Z0-9_:.]*))""",
-    re.VERBOSE,
-)
-_AGGREGATIONS = {"sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk",
-                 "quantile", "count_values", "group", "by", "without", "on", "ignoring",
-                 "offset", "bool", "and", "or", "unless"}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    metric: str | None
-    matchers: tuple[tuple[str, str, str], ...]
-    absent: bool = False
-    op: str | None = None
-    threshold: float | None = None
-
-
-def _tokens(expr: str) -> list[tuple[str, str]]:
-    out, pos, text = [], 0, expr.rstrip()
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            raise ValueError(f"unexpected {text[pos:].strip()[:20]!r} in expression")
-        kind = match.lastgroup or ""
-        out.append((kind, match.group(kind)))
-        pos = match.end()
-    return out
-
-
-def _unquote(token: str) -> str:
-    if token.startswith("`"):
-        return token[1:-1]
-    return token[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
-
-
-def _unsupported(tokens: list[tuple[str, str]]) -> None:
-    for i, (kind, text) in enumerate(tokens):
-        calls = kind == "ident" and i + 1 < len(tokens) and tokens[i + 1][1] == "("
-        if (
-            text == "["
-            or (kind == "ident" and text in _AGGREGATIONS)
-            or (calls and text != "absent")
-        ):
-            raise ValueError(
-                f"{text!r} is not supported yet: use a series selector, optionally compared with "
-                "a number (aggregations, functions such as rate() and ranges come later)"
-            )
-
-
-def _matchers(tokens: list[tuple[str, str]], pos: int) -> tuple[list[tuple[str, str, str]], int]:
-    """Label matchers inside ``{...}``, starting after the brace; returns the closing index."""
-    found: list[tuple[str, str, str]] = []
-    while tokens[pos][1] != "}":
-        name, op, value = tokens[pos : pos + 3]
-        if name[0] != "ident" or op[1] not in ("=", "!=", "=~", "!~") or value[0] != "str":
-            raise ValueError('label matchers look like label="value", label=~"regex"')
-        found.append((name[1], op[1], _unquote(value[1])))
-        pos += 3
-        if tokens[pos][1] == ",":
-            pos += 1
-        elif tokens[pos][1] != "}":
-            raise ValueError("expected ',' or '}' between label matchers")
-    return found, pos
-
-
-def _selector(tokens: list[tuple[str, str]]) -> tuple[str | None, list[tuple[str, str, str]]]:
-    """A whole token list as one vector selector."""
-    metric, pos = None, 0
-    if tokens and tokens[0][0] == "ident":
-        metric, pos = tokens[0][1], 1
-    matchers: list[tuple[str, str, str]] = []
-    if pos < len(tokens) and tokens[pos][1] == "{":
-        try:
-            matchers, pos = _matchers(tokens, pos + 1)
-        except (IndexError, ValueError) as err:
-            raise ValueError(str(err) if isinstance(err, ValueError) else "unclosed '{'") from None
-        pos += 1
-    if pos != len(tokens) or (metric is None and not matchers):
-        raise ValueError('expected a series selector such as metric{label="value"}')
-    return metric, matchers
-
-
-def _normalise(metric: str | None, matchers: list[tuple[str, str, str]]) -> _Parsed:
-    """Fold ``__name__="m"`` into the metric and check what Prometheus would refuse."""
-    for name, op, value in matchers:
-        if not _LABEL_NAME.fullmatch(name):
-            raise ValueError(f"invalid label name {name!r}")
-        if op in ("=~", "!~"):
-            try:
-                re.compile(value)
-            except re.error as err:
-                raise ValueError(f"invalid regex {value!r}: {err}") from None
-    named = [m for m in matchers if m[0] == "__name__" and m[1] == "="]
-    if named and metric is not None:
-        raise ValueError("metric name must not be set twice")
-    if named:
-        metric = named[0][2]
-        matchers = [m for m in matchers if m is not named[0]]
-    if metric is None and all(_matches("", op, value) for _, op, value in matchers):
-        raise ValueError("a selector needs at least one matcher that does not match empty")
-    return _Parsed(metric, tuple(matchers))
-
-
-def parse_expr(expr: str) -> _Parsed:
-    """``sel``, ``absent(sel)`` or ``sel <op> number``; anything else is refused."""
-    tokens = _tokens(expr)
-    _unsupported(tokens)
-    if tokens[:2] == [("ident", "absent"), ("op", "(")]:
-        if tokens[-1] != ("op", ")"):
-            raise ValueError("absent(...) must be the whole expression")
-        parsed = _normalise(*_selector(tokens[2:-1]))
-        return _Parsed(parsed.metric, parsed.matchers, absent=True)
-    depth = np.cumsum([(t == "{") - (t == "}") for _, t in tokens])
-    cut = next(
-        (i for i, (k, t) in enumerate(tokens) if k == "op" and t in COMPARISONS and not depth[i]),
-        None,
-    )
-    if cut is None:
-        return _normalise(*_selector(tokens))
-    rest = tokens[cut + 1 :]
-    if len(rest) != 1 or rest[0][0] != "num":
-        raise ValueError(f"compare the selector with a number, e.g. '{tokens[cut][1]} 0.9'")
-    parsed = _normalise(*_selector(tokens[:cut]))
-    return _Parsed(parsed.metric, parsed.matchers, op=tokens[cut][1], threshold=float(rest[0][1]))
-
-
 # --- YAML with line numbers ------------------------------------------------------------
 
 _GROUP_KEYS = {"name", "rules", "interval"}
@@ -309,7 +176,7 @@ def _string_map(node: yaml.Node, where: str, label_names: bool) -> FrozenMap:
     items = {}
     for key, value in _mapping(node, where, None).items():
         path = f"{where}.{key}"
-        if label_names and not _LABEL_NAME.fullmatch(key):
+        if label_names and not LABEL_NAME.fullmatch(key):
             raise RuleValidationError("invalid label name", line=_line(value), field=path)
         scalar = _scalar(value, path)
         if isinstance(scalar, bool):  # YAML reads `true`; Prometheus would keep the text
@@ -344,7 +211,7 @@ def _options(spec: dict[str, yaml.Node]) -> dict[str, Any]:
     return out
 
 
-def _kind_fields(parsed: _Parsed, opts: dict[str, Any], expr_line: int) -> dict[str, Any]:
+def _kind_fields(parsed: ParsedExpr, opts: dict[str, Any], expr_line: int) -> dict[str, Any]:
     """Reconcile what the expression says with the ``vigil:`` options."""
 
     def fail(message: str, key: str = "expr") -> RuleValidationError:
@@ -470,153 +337,11 @@ def _group_rules(node: yaml.Node, group: str, first_lines: dict[str, int]) -> li
     return rules
 
 
-# --- series selection ------------------------------------------------------------------
-
-
-def _matches(value: str, op: str, pattern: str) -> bool:
-    if op == "=":
-        return value == pattern
-    if op == "!=":
-        return value != pattern
-    hit = re.fullmatch(pattern, value, flags=re.DOTALL) is not None
-    return hit if op == "=~" else not hit
-
-
-def _label_column(catalog: pd.DataFrame, label: str) -> np.ndarray:
-    if label == "__name__":
-        return catalog["metric"].astype(str).to_numpy(dtype=object)
-    return np.array([d.get(label, "") or "" for d in catalog["labels"]], dtype=object)
-
-
 def select_series(rule: Rule, catalog: pd.DataFrame) -> np.ndarray:
     """Which catalog rows the rule's selector matches (a missing label counts as empty)."""
-    mask = np.ones(len(catalog), dtype=bool)
-    if rule.metric is not None:
-        mask &= catalog["metric"].to_numpy(dtype=object) == rule.metric
-    for label, op, pattern in rule.matchers:
-        column = _label_column(catalog, label)
-        uniques, inverse = np.unique(column.astype(str), return_inverse=True)
-        hits = np.fromiter((_matches(u, op, pattern) for u in uniques), bool, len(uniques))
-        mask &= hits[inverse.reshape(-1)]
-    return mask
-
-
-# --- annotation templates --------------------------------------------------------------
-
-_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
-_PRINTF = re.compile(r'printf\s+"(%[-+ #0]*\d*(?:\.\d+)?[eEfFgG])"(?:\s+(\S+))?')
-_SI_UP = ("", "k", "M", "G", "T", "P", "E", "Z", "Y")
-_SI_DOWN = ("", "m", "u", "n", "p", "f", "a", "z", "y")
-
-
-def _go_float(v: float) -> str:
-    """A float as Go's ``%v`` prints it, which is what Prometheus templates show."""
-    if math.isnan(v) or math.isinf(v):
-        return "NaN" if math.isnan(v) else ("+Inf" if v > 0 else "-Inf")
-    sign = "-" if math.copysign(1.0, v) < 0 else ""
-    if v == 0:
-        return f"{sign}0"
-    shortest = Decimal(repr(abs(v))).normalize()
-    _, digit_tuple, exponent = shortest.as_tuple()
-    digits = "".join(map(str, digit_tuple))
-    exp = len(digits) + int(exponent) - 1
-    if exp < -4 or exp >= 6:
-        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{sign}{body}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    return f"{sign}{shortest:f}"
-
-
-def _g4(v: float) -> str:
-    if math.isnan(v) or math.isinf(v):
-        return _go_float(v)
-    return f"{v:.4g}"
-
-
-def _humanize(v: float) -> str:
-    """Prometheus' ``humanize``: SI prefixes, four significant digits."""
-    if v == 0 or math.isnan(v) or math.isinf(v):
-        return _g4(v)
-    prefixes, scale = (_SI_UP, 1 / 1000) if abs(v) >= 1 else (_SI_DOWN, 1000)
-    index = 0
-    while index + 1 < len(prefixes) and (abs(v) >= 1000 if scale < 1 else abs(v) < 1):
-        v, index = v * scale, index + 1
-    return f"{_g4(v)}{prefixes[index]}"
-
-
-def _humanize_duration(v: float) -> str:
-    """Prometheus' ``humanizeDuration`` of a number of seconds."""
-    if math.isnan(v) or math.isinf(v) or v == 0:
-        return _g4(v) + ("s" if v == 0 else "")
-    if abs(v) < 1:
-        return _humanize(v) + "s"
-    sign, total = ("-" if v < 0 else ""), int(abs(v))
-    days, hours, minutes, seconds = total // 86400, total // 3600 % 24, total // 60 % 60, total % 60
-    if days:
-        return f"{sign}{days}d {hours}h {minutes}m {seconds}s"
-    if hours:
-        return f"{sign}{hours}h {minutes}m {seconds}s"
-    if minutes:
-        return f"{sign}{minutes}m {seconds}s"
-    return f"{sign}{_g4(abs(v))}s"
-
-
-_FUNCS = {
-    "humanize": _humanize,
-    "humanizePercentage": lambda v: f"{_g4(v * 100)}%",
-    "humanizeDuration": _humanize_duration,
-}
-
-
-def _source(token: str, labels: Mapping[str, str], value: float) -> str | float | None:
-    if token in ("$value", ".Value"):
-        return value
-    for prefix in ("$labels.", ".Labels."):
-        if token.startswith(prefix) and _LABEL_NAME.fullmatch(token[len(prefix) :]):
-            return labels.get(token[len(prefix) :], "")
-    return None
-
-
-def _apply(func: str, current: str | float) -> str | float | None:
-    printf = _PRINTF.fullmatch(func)
-    if func in _FUNCS or printf:
-        try:
-            number = float(current)
-        except ValueError:
-            return None
-        return _FUNCS[func](number) if func in _FUNCS else printf.group(1) % number
-    if func in ("toUpper", "toLower"):
-        text = _go_float(current) if isinstance(current, float) else current
-        return text.upper() if func == "toUpper" else text.lower()
-    return None
-
-
-def _render_action(action: str, labels: Mapping[str, str], value: float) -> str | None:
-    """One ``{{ ... }}`` action, or None when it is not one Vigil understands."""
-    steps = [step.strip() for step in action.split("|")]
-    printf = _PRINTF.fullmatch(steps[0])
-    if printf and printf.group(2):
-        steps = [printf.group(2), f'printf "{printf.group(1)}"', *steps[1:]]
-    current = _source(steps[0], labels, value)
-    for func in steps[1:]:
-        if current is None:
-            return None
-        current = _apply(func, current)
-    if current is None:
-        return None
-    return _go_float(current) if isinstance(current, float) else current
+    return select(rule.metric, rule.matchers, catalog)
 
 
 def render_annotations(rule: Rule, labels: Mapping[str, str], value: float) -> dict[str, str]:
-    """The rule's annotations with Prometheus-style templates filled in; never raises.
-
-    Supports ``$labels.x`` / ``.Labels.x``, ``$value`` / ``.Value`` and the pipes
-    ``humanize``, ``humanizePercentage``, ``humanizeDuration``, ``printf "%.2f"``,
-    ``toUpper`` and ``toLower``. Anything else is left as written, so a typo shows up in
-    the alert instead of swallowing it.
-    """
-
-    def fill(match: re.Match[str]) -> str:
-        rendered = _render_action(match.group(1), labels, float(value))
-        return match.group(0) if rendered is None else rendered
-
-    return {key: _TEMPLATE.sub(fill, text) for key, text in rule.annotations.items()}
+    """The rule's annotations with their templates filled in (see :mod:`analytics.templates`)."""
+    return render_templates(rule.annotations, labels, value)
