@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,43 @@ from vigil.errors import SettingsError
 
 def _config_file() -> Path:
     return Path(os.environ.get("VIGIL_CONFIG", "vigil.toml"))
+
+
+class PrometheusQuery(BaseModel):
+    """One PromQL selector or expression to pull, optionally stored under another name."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    query: str = Field(description="PromQL selector or expression.")
+    rename: str | None = Field(None, description="Metric name to store the result under.")
+
+
+class PrometheusEndpoint(BaseModel):
+    """A Prometheus-compatible query API (Prometheus, Thanos, Mimir, VictoriaMetrics)."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    name: str = Field("prometheus", description="Source name shown on the sources page.")
+    url: str = Field(description="Base URL, e.g. http://prometheus:9090")
+    username: str | None = Field(None, description="Basic-auth user.")
+    password: SecretStr | None = Field(None, description="Basic-auth password.")
+    bearer_token: SecretStr | None = Field(None, description="Bearer token.")
+    tls_verify: bool = Field(True, description="Verify the server's TLS certificate.")
+    ca_file: Path | None = Field(None, description="CA bundle to verify the server with.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers, e.g. X-Scope-OrgID for Mimir."
+    )
+    queries: tuple[PrometheusQuery, ...] = Field(
+        (), description="What to pull; empty means `up` and a default node_exporter set."
+    )
+    step_seconds: int = Field(60, ge=1, description="Query step.")
+    lookback_days: float = Field(
+        1.0, gt=0, description="How far back the first pull of a query reaches."
+    )
+    timeout_seconds: float = Field(30.0, gt=0, description="Per-request timeout.")
+    max_series_per_query: int = Field(
+        10_000, ge=1, description="Series cap per query; beyond it the query is cut and reported."
+    )
 
 
 class Settings(BaseSettings):
@@ -56,6 +93,26 @@ class Settings(BaseSettings):
     ui_host: str = Field("localhost", description="Address the Streamlit UI listens on.")
     ui_port: int = Field(8501, description="Port of the Streamlit UI.")
     language: str = Field("en", pattern="^(en|zh)$", description="UI language: en or zh.")
+    http_host: str = Field("127.0.0.1", description="Address of the engine's HTTP port.")
+    http_port: int = Field(
+        9464, ge=0, le=65535, description="Engine HTTP port: /metrics, /healthz (0 = off)."
+    )
+    prometheus_url: str | None = Field(
+        None, description="One Prometheus to pull from, with the default query set."
+    )
+    prometheus: tuple[PrometheusEndpoint, ...] = Field(
+        (), description="Prometheus endpoints (TOML `[[prometheus]]` tables; see README)."
+    )
+    retention_days: int = Field(30, ge=1, description="Days raw samples are kept.")
+    rollup_retention_days: int = Field(
+        400, ge=1, description="Days 5-minute rollups (min, max, mean, count) are kept."
+    )
+    retention_interval_seconds: int = Field(
+        3600, ge=60, description="How often retention and rollups run."
+    )
+    snapshot_interval_seconds: int = Field(
+        900, ge=60, description="How often Parquet snapshots for notebooks are written."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -76,6 +133,15 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.data_dir / "snapshots"
+
+    def prometheus_endpoints(self) -> tuple[PrometheusEndpoint, ...]:
+        """Configured endpoints, plus the one ``VIGIL_PROMETHEUS_URL`` names."""
+        extra = (PrometheusEndpoint(url=self.prometheus_url),) if self.prometheus_url else ()
+        return self.prometheus + extra
 
     @property
     def lock_path(self) -> Path:
