@@ -35,12 +35,19 @@ def _ns(values: np.ndarray) -> np.ndarray:
 
 
 def instant_values(
-    ts: np.ndarray, values: np.ndarray, grid: np.ndarray, *, lookback_seconds: int
+    ts: np.ndarray,
+    values: np.ndarray,
+    grid: np.ndarray,
+    *,
+    lookback_seconds: int,
+    left_closed: bool = False,
 ) -> np.ndarray:
     """The value a Prometheus instant query would see at each grid time.
 
     That is the latest non-NaN sample with ``t - lookback < ts <= t``, or NaN when there is
-    none, so a series that stopped reporting goes stale after the lookback.
+    none, so a series that stopped reporting goes stale after the lookback. Prometheus 3
+    made the lookback left-open like this; 2.x included a sample exactly ``lookback`` old,
+    which ``left_closed=True`` reproduces for teams still running it.
     """
     times = _ns(ts)
     values = np.asarray(values, dtype=float)
@@ -51,7 +58,9 @@ def instant_values(
     latest = np.searchsorted(times, at, side="right") - 1
     seen = latest >= 0
     fresh = np.zeros_like(seen)
-    fresh[seen] = times[latest[seen]] > at[seen] - lookback_seconds * _NS
+    oldest = at[seen] - lookback_seconds * _NS
+    kept = times[latest[seen]]
+    fresh[seen] = kept >= oldest if left_closed else kept > oldest
     out[fresh] = values[latest[fresh]]
     return out
 

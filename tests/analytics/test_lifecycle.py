@@ -142,6 +142,13 @@ def test_instant_values_lookback_is_left_open() -> None:
     np.testing.assert_array_equal(out, [1, 1, 1, 1, 1, np.nan])
 
 
+def test_instant_values_left_closed_keeps_a_sample_exactly_lookback_old() -> None:
+    out = instant_values(
+        np.array([at(0)]), np.array([1.0]), grid(7), lookback_seconds=300, left_closed=True
+    )
+    np.testing.assert_array_equal(out, [1, 1, 1, 1, 1, 1, np.nan])
+
+
 def test_instant_values_ignore_nan_samples() -> None:
     ts = np.array([at(0), at(2), at(3)])
     out = instant_values(ts, np.array([1.0, np.nan, np.nan]), grid(7), lookback_seconds=300)
