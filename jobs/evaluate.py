@@ -58,7 +58,9 @@ def _catalog(store: Store) -> pd.DataFrame:
     return frame
 
 
-def _instant_matrix(store: Store, series_ids: np.ndarray, grid: np.ndarray) -> InstantMatrix:
+def _instant_matrix(
+    store: Store, series_ids: np.ndarray, grid: np.ndarray, left_closed: bool
+) -> InstantMatrix:
     """Value, score and band of every series at every evaluation time (NaN when stale)."""
     start = pd.Timestamp(grid[0]) - pd.Timedelta(seconds=LOOKBACK_SECONDS)
     end = pd.Timestamp(grid[-1]) + pd.Timedelta(seconds=1)
@@ -86,7 +88,11 @@ def _instant_matrix(store: Store, series_ids: np.ndarray, grid: np.ndarray) -> I
         ts = as_ns(part["ts"])
         for name in out:
             out[name][row] = instant_values(
-                ts, part[name].to_numpy(float), grid, lookback_seconds=LOOKBACK_SECONDS
+                ts,
+                part[name].to_numpy(float),
+                grid,
+                lookback_seconds=LOOKBACK_SECONDS,
+                left_closed=left_closed,
             )
     return InstantMatrix(exists=exists, **out)
 
@@ -128,9 +134,19 @@ def _episode_rows(rule: Rule, found: pd.DataFrame, catalog: pd.DataFrame) -> pd.
 
 
 def evaluate_window(
-    store: Store, cache: ModelCache, since: pd.Timestamp, until: pd.Timestamp, interval_s: int
+    store: Store,
+    cache: ModelCache,
+    since: pd.Timestamp,
+    until: pd.Timestamp,
+    interval_s: int,
+    *,
+    lookback_left_closed: bool = False,
 ) -> EvaluateSummary:
-    """Score [since, until] and evaluate all enabled rules over it (see module docstring)."""
+    """Score [since, until] and evaluate all enabled rules over it (see module docstring).
+
+    ``lookback_left_closed`` reproduces Prometheus 2.x staleness (see
+    :func:`analytics.lifecycle.instant_values`); the default follows Prometheus 3.
+    """
     rules = enabled_rules(store)
     warmup = max(
         (pd.Timedelta(seconds=r.for_seconds + r.keep_firing_for_seconds) for r in rules),
@@ -142,7 +158,7 @@ def evaluate_window(
     catalog = _catalog(store)
     frames = []
     if len(grid) and not catalog.empty and rules:
-        matrix = _instant_matrix(store, catalog["series_id"].to_numpy(), grid)
+        matrix = _instant_matrix(store, catalog["series_id"].to_numpy(), grid, lookback_left_closed)
         for rule in rules:
             selected = np.flatnonzero(select_series(rule, catalog))
             if selected.size == 0:
