@@ -16,10 +16,7 @@ import streamlit as st
 from vigil.engine import get_engine
 from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, LANGUAGE_NAMES, LANGUAGES, normalise_language, t
-
-# Set on every run of this script; a page that finds it missing was opened without it.
-SHELL_KEY = "vigil_shell"
-WANTED_PAGE_KEY = "vigil_wanted_page"
+from vigil.page_shell import SHELL_KEY, WANTED_PAGE_KEY, restore_query
 
 KIOSK_CSS = """
 <style>
@@ -70,6 +67,7 @@ def main() -> None:
     except VigilError as exc:
         st.error(str(exc))
         st.stop()
+    restore_query()
     lang = _init_language(engine.settings.language)
     kiosk = st.query_params.get("kiosk") in ("1", "true", "yes")
     if kiosk:
@@ -79,12 +77,14 @@ def main() -> None:
     pages = [
         st.Page("pages/wall.py", title=t("nav.wall", lang), icon=":material/tv:", default=True),
         st.Page("pages/explore.py", title=t("nav.explore", lang), icon=":material/query_stats:"),
+        st.Page("pages/jobs.py", title=t("nav.jobs", lang), icon=":material/schedule:"),
     ]
     st.session_state[SHELL_KEY] = True
     navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
     wanted = st.session_state.pop(WANTED_PAGE_KEY, None)
     if wanted is not None:
-        st.switch_page(next(p for p in pages if p.url_path == wanted))
+        target = next(p for p in pages if p.url_path == wanted)
+        st.switch_page(target, query_params=st.query_params.to_dict())
     navigation.run()
 
 

@@ -17,6 +17,7 @@ from vigil.charts import series_with_band
 from vigil.clock import utc_now
 from vigil.engine import get_engine
 from vigil.i18n import LANG_STATE_KEY, t
+from vigil.page_shell import ensure_shell
 
 MAX_SERIES = 6
 RANGES = {
@@ -28,9 +29,7 @@ RANGES = {
     "custom": None,
 }
 
-if "vigil_shell" not in st.session_state:  # opened without app.py: see its docstring
-    st.session_state["vigil_wanted_page"] = "explore"
-    st.switch_page("app.py")
+ensure_shell("explore")
 
 engine = get_engine()
 lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)

@@ -17,6 +17,7 @@ from vigil.charts import STATUS_COLOURS, alert_timeline, sparkline_with_band
 from vigil.clock import utc_now
 from vigil.engine import EngineStatus, get_engine
 from vigil.i18n import LANG_STATE_KEY, format_duration, format_number, format_time, t
+from vigil.page_shell import ensure_shell
 from vigil.store import Store
 
 ALERT_ROWS = 8
@@ -54,9 +55,7 @@ WALL_CSS = """<style>
 .vw-progress{font-size:2rem;font-weight:700;margin:1rem 0 .4rem}
 </style>"""
 
-if "vigil_shell" not in st.session_state:  # opened without app.py: see its docstring
-    st.session_state["vigil_wanted_page"] = "wall"
-    st.switch_page("app.py")
+ensure_shell("wall")
 
 engine = get_engine()
 settings = engine.settings

@@ -218,3 +218,68 @@ def alert_timeline(
         yaxis={"categoryorder": "category descending", "tickfont": {"size": 20}},
     )
     return fig
+
+
+JOB_STATUS_COLOURS = {"ok": "#16a34a", "running": "#3b82f6", "failed": "#dc2626"}
+JOB_STATUS_ORDER = ("ok", "running", "failed")  # drawn last on top: a failure is never hidden
+
+
+def _job_bar_widths(runs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Bar lengths in ms; a running job reaches ``end`` and a seconds-long run stays visible."""
+    finished = pd.to_datetime(runs["ended_at"]).fillna(end)
+    widths = (finished - pd.to_datetime(runs["started_at"])).dt.total_seconds() * 1000
+    return widths.clip(lower=(end - start).total_seconds() * 1000 / 720)
+
+
+def job_timeline(
+    runs: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    lang: str = "en",
+    height: int = 300,
+) -> go.Figure:
+    """One lane per job with its runs as bars coloured by status; hover gives rows and error.
+
+    Frames come from :func:`vigil.source_status.job_runs`.
+    """
+    fig = go.Figure()
+    for status in JOB_STATUS_ORDER:
+        part = runs[runs["status"] == status]
+        if part.empty:
+            continue
+        duration = part["duration_seconds"].fillna((end - part["started_at"]).dt.total_seconds())
+        detail = pd.DataFrame(
+            {"duration": duration.round(2), "rows": part["rows"].fillna(0).astype(int),
+             "error": part["error"].fillna("").str.slice(0, 200)}
+        )  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                base=part["started_at"],
+                x=_job_bar_widths(part, start, end),
+                y=part["job"],
+                orientation="h",
+                marker_color=JOB_STATUS_COLOURS.get(status, "#64748b"),
+                name=t(f"jobs.status.{status}", lang),
+                customdata=detail.to_numpy(),
+                hovertemplate=(
+                    "%{y} · %{base|%H:%M:%S}<br>%{customdata[0]} s · "
+                    f"{t('jobs.col.rows', lang)} %{{customdata[1]}}"
+                    "<br>%{customdata[2]}<extra>%{fullData.name}</extra>"
+                ),
+                width=0.6,
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
+        height=height,
+        barmode="overlay",
+        margin={"l": 10, "r": 10, "t": 30, "b": 30},
+        legend={"orientation": "h", "y": 1.12},
+        font={"size": 14},
+        # a little room on the right: the latest runs are the ones people look for
+        xaxis={"type": "date", "range": [start, end + (end - start) / 50]},
+        yaxis={"categoryorder": "category descending"},
+    )
+    return fig

@@ -177,8 +177,13 @@ def test_explore_deep_link_then_kiosk_wall_with_services_and_stale_banner(tmp_pa
     shot = tmp_path / "wall.png"
     with _streamlit(seeded.data_dir, tmp_path) as url, _chromium(chromium, tmp_path) as devtools:
         explore = _explore_deep_link(devtools, url)
+        _open(devtools, f"{url}/jobs?lang=zh")
+        chinese_jobs = "document.body.innerText.includes('任务与数据源')"
+        _wait_for(lambda: devtools.evaluate(chinese_jobs), 30, "the jobs page in Chinese")
+        kept = str(devtools.evaluate("location.search"))
         dom = _capture_wall(devtools, url, shot)
     assert "Language" in explore and "Wall" in explore and "Download CSV" in explore
+    assert "lang=zh" in kept  # a deep link keeps its query parameters
     for text in ("checkout", "payments", "search", "STALE DATA", "Checkout latency above"):
         assert text in dom, text
     assert 'data-testid="stSidebar"' not in dom or "display: none" in dom
