@@ -23,6 +23,7 @@ from jobs.alert_writer import write_episodes
 from jobs.scoring import ModelCache, score_window
 from vigil.clock import as_ns
 from vigil.labels import labels_json
+from vigil.metrics import EVALUATION_DURATION
 from vigil.rules_store import enabled_rules
 from vigil.store import Store
 
@@ -133,6 +134,7 @@ def _episode_rows(rule: Rule, found: pd.DataFrame, catalog: pd.DataFrame) -> pd.
     return pd.DataFrame(rows)
 
 
+@EVALUATION_DURATION.time()
 def evaluate_window(
     store: Store,
     cache: ModelCache,

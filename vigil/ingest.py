@@ -2,6 +2,7 @@
 
 Re-pulling an overlapping window adds no rows: samples are keyed by (series_id, ts) and
 inserted with ``INSERT OR IGNORE``; new series get ids in the same transaction.
+``vigil_samples_ingested_total`` counts only the new samples, after they are committed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import pandas as pd
 
 from vigil.labels import labels_json
+from vigil.metrics import SAMPLES_INGESTED
 from vigil.sources.base import PullResult
 from vigil.store import Store
 
@@ -67,4 +69,5 @@ def ingest(store: Store, source: str, result: PullResult) -> int:
                     inc.end.to_pydatetime(),
                 ],
             )
+    SAMPLES_INGESTED.labels(source).inc(int(added))
     return int(added)

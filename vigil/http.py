@@ -1,0 +1,236 @@
+"""The engine's small HTTP port: ``/metrics``, ``/healthz`` and an on-demand snapshot.
+
+It is the stdlib's threaded server in a daemon thread: a handful of routes, scraped every
+few seconds, need no framework, and a slow scrape must never block the scheduler. The
+server knows nothing about the engine; it is handed callables, so it can be tested (and
+reused) with any store and any notion of health.
+
+Responses other than ``/metrics`` are JSON. Failures report the exception's type and
+message, never a stack trace; the trace goes to the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from os import PathLike
+from typing import Any, ClassVar, Protocol
+
+log = logging.getLogger(__name__)
+
+READY_PHASE = "running"
+
+
+class HealthStatus(Protocol):
+    """What ``/healthz`` needs to know; the engine's ``EngineStatus`` fits as it is."""
+
+    @property
+    def phase(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+MetricsFn = Callable[[str], tuple[bytes, str]]
+HealthFn = Callable[[], HealthStatus]
+SnapshotFn = Callable[[], "str | PathLike[str]"]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a hung client must not keep the process alive at exit
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        metrics: MetricsFn,
+        health: HealthFn,
+        snapshot: SnapshotFn | None,
+    ) -> None:
+        self.metrics = metrics
+        self.health = health
+        self.snapshot = snapshot
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "vigil"
+    # Routes and the methods they accept; anything else is 404, a wrong method 405.
+    routes: ClassVar[dict[str, tuple[str, ...]]] = {
+        "/metrics": ("GET", "HEAD"),
+        "/healthz": ("GET", "HEAD"),
+        "/api/v1/snapshot": ("POST",),
+    }
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        path = self.path.split("?", 1)[0]
+        allowed = self.routes.get(path)
+        if allowed is None:
+            self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {path}"})
+            return
+        if method not in allowed:
+            self._json(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                {"error": f"{method} not allowed on {path}"},
+                headers={"Allow": ", ".join(allowed)},
+            )
+            return
+        try:
+            if path == "/metrics":
+                self._metrics()
+            elif path == "/healthz":
+                self._health()
+            else:
+                self._snapshot()
+        except Exception as exc:
+            log.exception("HTTP %s %s failed", method, path)
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": _describe(exc)})
+
+    def _metrics(self) -> None:
+        body, content_type = self.server.metrics(self.headers.get("Accept", ""))
+        self._send(HTTPStatus.OK, body, content_type)
+
+    def _health(self) -> None:
+        try:
+            status = self.server.health()
+            phase, message = str(status.phase), str(status.message)
+        except Exception as exc:
+            log.exception("health check failed")
+            phase, message = "unknown", _describe(exc)
+        if phase == READY_PHASE:
+            self._json(HTTPStatus.OK, {"status": "ok", "phase": phase})
+        else:
+            self._json(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                {"status": "unavailable", "phase": phase, "message": message},
+            )
+
+    def _snapshot(self) -> None:
+        self._drain_body()
+        if self.server.snapshot is None:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "snapshots are not configured"})
+            return
+        try:
+            path = self.server.snapshot()
+        except Exception as exc:
+            log.exception("snapshot failed")
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": _describe(exc)})
+            return
+        self._json(HTTPStatus.OK, {"path": str(path)})
+
+    def _drain_body(self) -> None:
+        """Read any request body so the connection stays in a clean state."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 0:
+            self.rfile.read(min(length, 1 << 20))
+
+    def _json(
+        self, status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        self._send(status, body, "application/json; charset=utf-8", headers)
+
+    def _send(
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Scrapes every few seconds would flood stderr; keep access lines at debug level.
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class HttpServer:
+    """A running server; :attr:`port` is the real port (useful when 0 was asked for)."""
+
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"vigil-http-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        self._stopped = False
+
+    @property
+    def host(self) -> str:
+        return str(self._server.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def stop(self) -> None:
+        """Stop serving and free the port; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def start_http_server(
+    host: str,
+    port: int,
+    *,
+    metrics: MetricsFn,
+    health: HealthFn,
+    snapshot: SnapshotFn | None = None,
+) -> HttpServer:
+    """Serve on ``host:port`` in a daemon thread (``port`` 0 picks a free port).
+
+    ``metrics(accept_header)`` returns the body and content type (``vigil.metrics.render``);
+    ``health()`` returns something with ``phase`` and ``message`` (the engine's status);
+    ``snapshot()`` writes a snapshot and returns its path. Raises ``OSError`` when the
+    address cannot be bound, e.g. the port is taken.
+    """
+    try:
+        server = _Server((host, port), metrics, health, snapshot)
+    except OSError as exc:
+        raise OSError(
+            exc.errno,
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+            "choose another http_port or set it to 0 to turn the HTTP port off",
+        ) from None
+    return HttpServer(server)
