@@ -100,6 +100,8 @@ def _charts(chosen: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.
     window = queries.series_window(engine.store, ids, start, end)
     alerts = queries.alert_intervals(engine.store, ids, start, end)
     incidents = queries.incidents_between(engine.store, start, end)
+    resolution = window.attrs.get("resolution", "raw")
+    st.caption(t(f"explore.resolution.{resolution}", lang))
     for row in chosen.itertuples(index=False):
         frame = window[window["series_id"] == row.series_id]
         if frame.empty:

@@ -87,6 +87,8 @@ def _one_shot_engine(data_dir: Path | None, **overrides: object) -> Engine:
     from vigil.engine import Engine
     from vigil.settings import load_settings
 
+    # one-shot commands serve no metrics: the port belongs to the long-running engine
+    overrides.setdefault("http_port", 0)
     settings = load_settings(data_dir=data_dir, scheduler_enabled=False, **overrides)
     return Engine(settings)
 
@@ -183,6 +185,53 @@ def evaluate(
         f"{summary.evaluations} times: {summary.alerts} alert episodes, "
         f"{summary.firing} firing now"
     )
+
+
+def _engine_snapshot(url: str, held: str) -> str:
+    """Ask the engine that holds the data dir to write a snapshot; returns its path."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=b"", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return str(json.loads(response.read())["path"])
+    except urllib.error.HTTPError as exc:
+        try:
+            reason = json.loads(exc.read()).get("error", exc.reason)
+        except ValueError:
+            reason = exc.reason
+        raise VigilError(f"{held}; its engine could not write a snapshot: {reason}") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise VigilError(f"{held}; no engine answered at {url} ({exc})") from None
+
+
+@app.command()
+def snapshot(data_dir: DataDir = None) -> None:
+    """Write a Parquet snapshot for notebooks, or ask the running engine to write one."""
+    from jobs.snapshot import write_snapshot
+    from vigil.clock import utc_now
+    from vigil.errors import DataDirLockedError
+    from vigil.settings import load_settings
+    from vigil.store import Store
+
+    settings = load_settings(data_dir=data_dir)
+    if not settings.db_path.exists():
+        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
+    try:
+        store = Store.open(settings.data_dir)
+    except DataDirLockedError as exc:
+        if not settings.http_port:
+            raise VigilError(f"{exc}; its engine's HTTP port is off (http_port = 0)") from None
+        url = f"http://{settings.http_host}:{settings.http_port}/api/v1/snapshot"
+        path = _engine_snapshot(url, str(exc))
+    else:
+        try:
+            path = str(write_snapshot(store, settings.snapshots_dir, utc_now()))
+        finally:
+            store.close()
+    print(f"snapshot written to {path}")
 
 
 def main() -> None:

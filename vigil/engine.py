@@ -13,16 +13,21 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pandas as pd
 
 from jobs.evaluate import EvaluateSummary, evaluate_window, last_evaluated
 from jobs.pull import pull_source
 from jobs.refit import RefitSummary, refit_all
+from jobs.retention import run_retention
 from jobs.runs import recorded_run
 from jobs.scheduler import build_scheduler
 from jobs.scoring import ModelCache
+from jobs.snapshot import write_snapshot
+from vigil import metrics
 from vigil.clock import utc_now
+from vigil.http import HttpServer, start_http_server
 from vigil.rules_store import seed_default_rules
 from vigil.settings import Settings, load_settings
 from vigil.sources.registry import build_sources
@@ -31,6 +36,7 @@ from vigil.store import Store
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+JOBS = ("pull", "evaluate", "refit", "retention", "snapshot")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,26 @@ class Engine:
         self._scheduler = None
         self._thread: threading.Thread | None = None
         seed_default_rules(self.store)
+        self._metrics = metrics.bind_store(self.store, lambda: self._status.phase)
+        metrics.declare_jobs(list(JOBS))
+        self.http = self._start_http()
+
+    def _start_http(self) -> HttpServer | None:
+        """/metrics and /healthz from the start, so start-up itself can be watched. A port
+        already taken is logged, not fatal: the UI matters more than its metrics."""
+        if not self.settings.http_port:
+            return None
+        try:
+            return start_http_server(
+                self.settings.http_host,
+                self.settings.http_port,
+                metrics=metrics.render,
+                health=self.status,
+                snapshot=lambda: str(self.snapshot()),
+            )
+        except OSError as exc:
+            log.warning("engine HTTP port not started: %s", exc)
+            return None
 
     def status(self) -> EngineStatus:
         return self._status
@@ -94,6 +120,14 @@ class Engine:
             self.store, self.models, since, until, self.settings.evaluate_interval_seconds
         )
 
+    def retention(self) -> int:
+        s = self.settings
+        return run_retention(self.store, utc_now(), s.retention_days, s.rollup_retention_days).rows
+
+    def snapshot(self) -> Path:
+        """Parquet copies of the main tables for notebooks, readable while the engine runs."""
+        return write_snapshot(self.store, self.settings.snapshots_dir, utc_now())
+
     def _bootstrap(self) -> None:
         """Catch up after (re)start, then hand over to the scheduler."""
         try:
@@ -124,6 +158,8 @@ class Engine:
                 "pull": (s.pull_interval_seconds, self.pull_all),
                 "evaluate": (s.evaluate_interval_seconds, lambda: self.evaluate().alerts),
                 "refit": (s.refit_interval_seconds, lambda: self.refit().fitted),
+                "retention": (s.retention_interval_seconds, self.retention),
+                "snapshot": (s.snapshot_interval_seconds, lambda: int(bool(self.snapshot()))),
             },
         )
         self._scheduler.start()
@@ -149,6 +185,10 @@ class Engine:
             self._scheduler = None
         if self._thread is not None:
             self._thread.join(timeout=60)
+        if self.http is not None:
+            self.http.stop()
+            self.http = None
+        metrics.unbind_store(self._metrics)
         self.store.close()
         self._set("stopped")
 

@@ -23,7 +23,7 @@ HEALTH_WINDOW = pd.Timedelta(minutes=15)
 SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
 STATUSES = ("ok", "warning", "critical")
 
-WINDOW_COLUMNS = ["series_id", "ts", "value", "expected", "lower", "upper", "score"]
+WINDOW_COLUMNS = ["series_id", "ts", "value", "expected", "lower", "upper", "score", "min", "max"]
 
 
 @dataclass(frozen=True)
@@ -154,19 +154,60 @@ def firing_alerts(
     return frame.drop(columns=["annotations", "severity_rank"])
 
 
+ROLLUP_AFTER = pd.Timedelta(days=2)
+"""Windows longer than this are drawn at 5-minute resolution: 14 days of 1-minute samples
+are 20,000 points per series, too many for a browser to draw quickly and more than a
+chart's width can show."""
+
+_RAW_POINTS = """
+    SELECT p.series_id, p.ts, p.value, c.expected, c.lower, c.upper, c.score,
+           p.value AS min, p.value AS max
+    FROM samples p LEFT JOIN scores c USING (series_id, ts)
+    WHERE list_contains($ids::BIGINT[], p.series_id) AND p.ts > $start AND p.ts <= $end
+"""
+_RAW_BUCKETS = """
+    SELECT p.series_id, time_bucket(INTERVAL 5 minutes, p.ts) AS ts, avg(p.value) AS value,
+           avg(c.expected) AS expected, avg(c.lower) AS lower, avg(c.upper) AS upper,
+           max(c.score) AS score, min(p.value) AS min, max(p.value) AS max
+    FROM samples p LEFT JOIN scores c USING (series_id, ts)
+    WHERE list_contains($ids::BIGINT[], p.series_id) AND p.ts > $start AND p.ts <= $end
+    GROUP BY ALL
+"""
+_WINDOW = """
+    WITH raw AS ({raw}),
+    first_raw AS (
+        SELECT series_id, time_bucket(INTERVAL 5 minutes, min(ts)) AS bucket
+        FROM raw GROUP BY series_id
+    )
+    SELECT * FROM raw
+    UNION ALL
+    SELECT r.series_id, r.bucket, r.mean, NULL, NULL, NULL, NULL, r.min, r.max
+    FROM samples_5m r LEFT JOIN first_raw f USING (series_id)
+    WHERE list_contains($ids::BIGINT[], r.series_id)
+      AND r.bucket + INTERVAL 5 minutes > $start AND r.bucket <= $end
+      AND r.bucket < coalesce(f.bucket, 'infinity'::TIMESTAMP)
+    ORDER BY series_id, ts
+"""
+
+
 def series_window(
     store: Store, series_ids: Sequence[int], start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
-    """Samples of the series in (start, end] with the detectors' view where there is one."""
-    return store.df(
-        """
-        SELECT p.series_id, p.ts, p.value, c.expected, c.lower, c.upper, c.score
-        FROM samples p LEFT JOIN scores c USING (series_id, ts)
-        WHERE list_contains(?::BIGINT[], p.series_id) AND p.ts > ? AND p.ts <= ?
-        ORDER BY p.series_id, p.ts
-        """,
-        [_ids(series_ids), _dt(start), _dt(end)],
-    )
+    """Samples of the series in (start, end] with the detectors' view where there is one.
+
+    Up to :data:`ROLLUP_AFTER` the points are the raw samples; beyond it they are 5-minute
+    buckets (labelled by their start) with the mean as ``value``, the highest score in the
+    bucket, and ``min``/``max`` of the raw values. Raw samples still stored are bucketed on
+    the fly, so late samples and the newest, still-open bucket are always shown; only the
+    part of a series older than its oldest raw sample is read from ``samples_5m`` (it has
+    no scores: they expire with the raw samples). ``frame.attrs["resolution"]`` says which
+    ("raw" or "5m"); a short window older than raw retention is "raw" but holds buckets.
+    """
+    long = pd.Timestamp(end) - pd.Timestamp(start) > ROLLUP_AFTER
+    sql = _WINDOW.format(raw=_RAW_BUCKETS if long else _RAW_POINTS)
+    frame = store.df(sql, {"ids": _ids(series_ids), "start": _dt(start), "end": _dt(end)})
+    frame.attrs["resolution"] = "5m" if long else "raw"
+    return frame
 
 
 def top_anomalies(

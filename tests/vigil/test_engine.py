@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -10,10 +13,20 @@ from vigil.engine import Engine, get_engine, reset_engine
 from vigil.settings import load_settings
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def engine(data_dir: Path):
     settings = load_settings(
-        data_dir=data_dir, demo_backfill_days=3, host_enabled=False, training_days=3
+        data_dir=data_dir,
+        demo_backfill_days=3,
+        host_enabled=False,
+        training_days=3,
+        http_port=_free_port(),
     )
     started = get_engine(settings)
     yield started
@@ -33,6 +46,12 @@ def test_bootstrap_backfills_fits_evaluates_and_schedules(engine: Engine) -> Non
     assert runs == {"pull": "ok", "refit": "ok", "evaluate": "ok"}
     assert store.one("SELECT count(*) FROM rules WHERE enabled") >= 3
     assert get_engine() is engine  # one engine per process
+    base = engine.http.url
+    health = json.loads(urllib.request.urlopen(f"{base}/healthz", timeout=10).read())
+    assert health == {"status": "ok", "phase": "running"}
+    scraped = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
+    assert 'vigil_source_up{source="demo"} 1.0' in scraped
+    assert 'vigil_job_runs_total{job="refit",status="ok"}' in scraped
 
 
 def test_restart_resumes_from_the_watermark_without_duplicates(data_dir: Path) -> None:
