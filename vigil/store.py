@@ -61,6 +61,9 @@ class Store:
         self._lock = lock
         self._local = threading.local()
         self.read_only = lock is None
+        # samples carry no unique index: ingests take turns so each one's duplicate check
+        # sees every sample committed before it
+        self.ingest_lock = threading.Lock()
 
     @classmethod
     def open(cls, data_dir: Path, *, migrate_to: int | None = None) -> Store:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,3 +54,19 @@ def test_repulling_overlapping_windows_adds_no_duplicates(
 def test_ingest_reports_only_new_samples(store: Store) -> None:
     assert ingest(store, "t", _window(0, 10)) == 20
     assert ingest(store, "t", _window(5, 15)) == 10
+
+
+def test_a_sample_given_twice_in_one_batch_is_stored_once(store: Store) -> None:
+    doubled = _window(0, 10)
+    twice = PullResult(pd.concat([doubled.samples, doubled.samples]), CATALOG)
+    assert ingest(store, "t", twice) == 20
+    assert store.one("SELECT count(*) FROM (SELECT DISTINCT series_id, ts FROM samples)") == 20
+
+
+def test_concurrent_ingests_of_one_window_store_each_sample_once(store: Store) -> None:
+    """Two pulls racing over the same window (two threads, two cursors) add it once."""
+    windows = [_window(0, 600), _window(300, 900)] * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        added = list(pool.map(lambda w: ingest(store, "t", w), windows))
+    assert sum(added) == 2 * 900
+    assert store.one("SELECT count(*) FROM samples") == 2 * 900

@@ -5,6 +5,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 from vigil.errors import DataDirLockedError
@@ -49,6 +51,29 @@ def test_older_database_upgrades_in_place_keeping_its_rows(data_dir: Path) -> No
         assert upgraded.schema_version() == LATEST_VERSION
         assert upgraded.one("SELECT count(*) FROM series") == 1
         assert upgraded.one("SELECT count(*) FROM users") == 0
+    finally:
+        upgraded.close()
+
+
+def test_samples_survive_the_move_to_the_append_only_table(data_dir: Path) -> None:
+    """Migration 0004 rebuilds ``samples`` without its key: every row must come across."""
+    old = Store.open(data_dir, migrate_to=3)
+    old.execute(
+        "INSERT INTO series (series_id, series_key, metric, labels, source)"
+        " VALUES (1, 'up', 'up', '{}', 'x')"
+    )
+    old.execute(
+        "INSERT INTO samples SELECT 1, TIMESTAMP '2026-01-01' + INTERVAL (i) MINUTE, i"
+        " FROM range(500) t(i)"
+    )
+    with pytest.raises(duckdb.ConstraintException):  # the old table refused duplicates itself
+        old.execute("INSERT INTO samples VALUES (1, TIMESTAMP '2026-01-01', 7)")
+    old.close()
+    upgraded = Store.open(data_dir)
+    try:
+        assert upgraded.one("SELECT count(*) FROM samples") == 500
+        assert upgraded.one("SELECT sum(value) FROM samples") == sum(range(500))
+        assert upgraded.one("SELECT max(ts) FROM samples") == pd.Timestamp("2026-01-01 08:19")
     finally:
         upgraded.close()
 
