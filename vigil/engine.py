@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from jobs.evaluate import EvaluateSummary, evaluate_window, last_evaluated
-from jobs.pull import pull_source
+from jobs.pull import PartialPullError, pull_source
 from jobs.refit import RefitSummary, refit_all
 from jobs.retention import run_retention
 from jobs.runs import recorded_run
@@ -94,6 +94,9 @@ class Engine:
                 total += pull_source(
                     self.store, source, self.settings.step_seconds, progress=progress
                 )
+            except PartialPullError as exc:  # already in source_health; no traceback to add
+                total += exc.added
+                log.warning("pull incomplete: %s", exc)
             except Exception:
                 log.exception("pull from %s failed", source.name)
         return total
