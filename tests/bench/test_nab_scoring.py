@@ -1,0 +1,192 @@
+"""The NAB harness scores as NAB does: sigmoid values, probation, sweep, normalisation."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.nab.corpus import (
+    DataFile,
+    probation_length,
+    read_corpus,
+    read_result_scores,
+    window_rows,
+    write_result,
+)
+from bench.nab.detectors import GAUSSIAN_STEP, GAUSSIAN_WINDOW, in_order, windowed_gaussian
+from bench.nab.scoring import (
+    MAX_TP,
+    Cost,
+    scaled_sigmoid,
+    score_at,
+    score_corpus,
+    sweep_rows,
+    threshold_curve,
+)
+
+STANDARD = Cost(tp=1.0, fp=0.11, fn=1.0)
+LOW_FP = Cost(tp=1.0, fp=0.22, fn=1.0)
+
+
+def test_the_scaled_sigmoid_has_nabs_shape() -> None:
+    assert scaled_sigmoid(np.array([-1.0]))[0] == pytest.approx(0.986614, abs=1e-6)
+    assert pytest.approx(0.986614, abs=1e-6) == MAX_TP
+    assert scaled_sigmoid(np.array([0.0]))[0] == pytest.approx(0.0)
+    assert scaled_sigmoid(np.array([3.5]))[0] == -1.0
+    assert scaled_sigmoid(np.array([0.5]))[0] < 0 < scaled_sigmoid(np.array([-0.5]))[0]
+
+
+def test_probation_is_fifteen_percent_capped_at_750_rows() -> None:
+    assert probation_length(1000) == 150
+    assert probation_length(4000) == 600
+    assert probation_length(22_000) == 750
+
+
+def test_the_earliest_detection_in_a_window_is_worth_most() -> None:
+    windows = [(100, 149)]
+    early, late = np.zeros(200), np.zeros(200)
+    early[100], late[149] = 1.0, 1.0
+    first = score_at(sweep_rows(early, windows, 10), STANDARD, 0.5)
+    last = score_at(sweep_rows(late, windows, 10), STANDARD, 0.5)
+    assert first.score == pytest.approx(1.0)  # the earliest row is worth exactly tpWeight
+    assert 0 < last.score < 0.1 and first.tp_windows == last.tp_windows == 1
+
+
+def test_false_alarms_cost_full_before_a_window_and_little_just_after() -> None:
+    windows = [(100, 149)]
+    before, after = np.zeros(400), np.zeros(400)
+    before[50], after[151] = 1.0, 1.0
+    cost_before = score_at(sweep_rows(before, windows, 10), STANDARD, 0.5).score
+    cost_after = score_at(sweep_rows(after, windows, 10), STANDARD, 0.5).score
+    # both miss the window (-1) and pay for one false alarm
+    assert cost_before == pytest.approx(-1.0 - 0.11)
+    nearly_free = 0.11 * scaled_sigmoid(np.array([(151 - 149) / 49]))[0]
+    assert cost_after == pytest.approx(-1.0 + nearly_free) and -1.02 < cost_after < -1.0
+    after_far = np.zeros(400)
+    after_far[399] = 1.0
+    assert score_at(sweep_rows(after_far, windows, 10), STANDARD, 0.5).score == pytest.approx(-1.11)
+
+
+def test_probationary_rows_are_not_scored() -> None:
+    alarms = np.zeros(300)
+    alarms[:40] = 1.0  # every alarm inside the probation
+    rows = sweep_rows(alarms, [(200, 220)], probation_length(300))
+    assert len(rows.anomaly) == 300 - 45
+    assert score_at(rows, STANDARD, 0.5).fp_rows == 0
+
+
+def test_null_scores_zero_and_perfect_scores_one_hundred() -> None:
+    windows = [[(300, 339), (700, 739)], [(500, 549)]]
+    lengths = [1000, 900]
+    perfect = []
+    for length, file_windows in zip(lengths, windows, strict=True):
+        scores = np.zeros(length)
+        for first, _ in file_windows:
+            scores[first] = 1.0
+        perfect.append(sweep_rows(scores, file_windows, probation_length(length)))
+    null = [
+        sweep_rows(np.zeros(n), w, probation_length(n))
+        for n, w in zip(lengths, windows, strict=True)
+    ]
+    for cost in (STANDARD, LOW_FP, Cost(1.0, 0.11, 2.0)):
+        assert score_corpus(perfect, cost, 3).score == pytest.approx(100.0)
+        assert score_corpus(null, cost, 3).score == pytest.approx(0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    files=st.integers(1, 3),
+    fn=st.sampled_from([1.0, 2.0]),
+    fp=st.sampled_from([0.11, 0.22]),
+)
+def test_the_vectorised_sweep_equals_scoring_each_threshold_directly(
+    seed: int, files: int, fn: float, fp: float
+) -> None:
+    """The corpus curve at every threshold is the sum of per-file direct scores."""
+    rng = np.random.default_rng(seed)
+    cost = Cost(1.0, fp, fn)
+    rows = []
+    for _ in range(files):
+        length = int(rng.integers(120, 400))
+        starts = np.sort(rng.choice(np.arange(40, length - 20, 25), size=2, replace=False))
+        windows = [(int(s), int(s) + int(rng.integers(2, 15))) for s in starts]
+        scores = rng.choice([0.0, 0.2, 0.5, 0.7, 0.9, 1.0], size=length)
+        rows.append(sweep_rows(scores, windows, probation_length(length)))
+    curve = threshold_curve(rows, cost)
+    for threshold, total, tp in zip(curve.thresholds, curve.scores, curve.tp_windows, strict=True):
+        direct = [score_at(r, cost, threshold) for r in rows]
+        assert total == pytest.approx(sum(d.score for d in direct), abs=1e-9)
+        assert tp == sum(d.tp_windows for d in direct)
+
+
+def test_window_limits_name_rows_by_exact_timestamp() -> None:
+    ts = pd.date_range("2026-01-01", periods=100, freq="5min").to_numpy()
+    limits = [["2026-01-01 01:00:00.000000", "2026-01-01 02:00:00.000000"]]
+    assert window_rows(ts, limits) == ((12, 24),)
+    between = [["2026-01-01 01:02:00", "2026-01-01 01:58:00"]]
+    assert window_rows(ts, between) == ((13, 23),)
+
+
+def test_rows_that_step_back_in_time_are_not_shown_to_the_detector() -> None:
+    ts = pd.to_datetime(["2026-01-01 00:00", "2026-01-01 00:05", "2026-01-01 00:05",
+                         "2026-01-01 00:03", "2026-01-01 00:10"]).to_numpy()  # fmt: skip
+    assert in_order(ts).tolist() == [True, True, False, False, True]
+
+
+def _naive_gaussian(values: np.ndarray) -> np.ndarray:
+    """NAB's windowed Gaussian row by row, as its detector's handleRecord does."""
+    scores = np.zeros(len(values))
+    window: list[float] = []
+    buffer: list[float] = []
+    mean, std = 0.0, 1.0
+    for i, value in enumerate(values):
+        if i > 0:
+            z = abs(value - mean) / (std if std > 0 else 1e-6)
+            scores[i] = 1.0 - 0.5 * math.erfc(z / math.sqrt(2.0))
+        if len(window) < GAUSSIAN_WINDOW:
+            window.append(value)
+            mean, std = float(np.mean(window)), float(np.std(window))
+        else:
+            buffer.append(value)
+            if len(buffer) == GAUSSIAN_STEP:
+                window = window[GAUSSIAN_STEP:] + buffer
+                buffer = []
+                mean, std = float(np.mean(window)), float(np.std(window))
+    return scores
+
+
+def test_the_windowed_gaussian_matches_nabs_row_by_row_detector() -> None:
+    rng = np.random.default_rng(3)
+    values = 100 + np.cumsum(rng.normal(0, 1, GAUSSIAN_WINDOW + 3 * GAUSSIAN_STEP + 17))
+    ts = pd.date_range("2026-01-01", periods=len(values), freq="5min").to_numpy()
+    expected = _naive_gaussian(values)
+    np.testing.assert_allclose(windowed_gaussian(ts, values, 0), expected, atol=1e-9)
+
+
+def test_result_files_use_nabs_layout_and_read_back(tmp_path: Path) -> None:
+    data = tmp_path / "data" / "realKnownCause"
+    data.mkdir(parents=True)
+    ts = pd.date_range("2026-01-01", periods=50, freq="5min")
+    pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%d %H:%M:%S"), "value": np.arange(50.0)}).to_csv(
+        data / "cpu.csv", index=False
+    )
+    labels = tmp_path / "labels.json"
+    window = [[str(ts[20]) + ".000000", str(ts[29]) + ".000000"]]
+    labels.write_text(json.dumps({"realKnownCause/cpu.csv": window}))
+    (data_file,) = read_corpus(tmp_path / "data", labels)
+    assert isinstance(data_file, DataFile) and data_file.windows == ((20, 29),)
+    scores = np.linspace(0, 1, 50)
+    path = write_result(tmp_path / "out", "vigil", data_file, scores)
+    assert path == tmp_path / "out" / "vigil" / "realKnownCause" / "vigil_cpu.csv"
+    written = pd.read_csv(path)
+    assert written.columns.tolist() == ["timestamp", "value", "anomaly_score", "label"]
+    assert written["label"].sum() == 10
+    np.testing.assert_allclose(read_result_scores(tmp_path / "out", "vigil", data_file), scores)
