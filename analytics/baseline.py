@@ -28,6 +28,7 @@ WEEKLY_MIN_EFFECT = 0.5
 MIDNIGHT_BLEND_SLOTS = 36  # three hours either side
 LEVEL_WINDOW = pd.Timedelta(hours=3)
 MAD_TO_SIGMA = 1.4826
+SPREAD_FLOOR = 0.1
 NS_PER_SLOT = GRID.value
 EPOCH_MONDAY = pd.Timestamp("1970-01-05").value  # slot 0 of the week is Monday 00:00 UTC
 
@@ -159,6 +160,16 @@ def _weekly_profile(
     return np.tile(daily, 7) + adjustment
 
 
+def _spread(values: np.ndarray) -> float:
+    """The range of the middle 98%: for Gaussian noise 4.65 sigma, so a tenth of it stays
+    under the half-sigma floor and only matters when the MAD is near zero."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0
+    high, low = np.quantile(values, [0.99, 0.01])
+    return float(high - low)
+
+
 def _robust_sigma(values: np.ndarray) -> float:
     values = values[np.isfinite(values)]
     if values.size == 0:
@@ -195,9 +206,10 @@ def fit_baseline(ts: np.ndarray, values: np.ndarray) -> SeasonalBaseline:
     residual = values - SeasonalBaseline(
         period, periods, profile, level, np.ones(24), 0.0
     ).expected(ts, values)
-    # the floor keeps a flat series from turning every wobble into an anomaly
+    # The floor keeps a flat series from turning every wobble into an anomaly, and a sparse
+    # one (mostly zeros, some bursts: its MAD is 0) from putting its bursts at z = 1e17.
     overall = _robust_sigma(residual)
-    floor = max(overall * 0.5, 1e-3 * abs(level), 1e-9)
+    floor = max(overall * 0.5, SPREAD_FLOOR * _spread(residual), 1e-3 * abs(level), 1e-9)
     hours = (ts.astype("int64") // 3_600_000_000_000) % 24
     hourly = np.array([_robust_sigma(residual[hours == h]) for h in range(24)])
     hourly = np.where(np.isfinite(hourly) & (hourly > 0), hourly, overall)

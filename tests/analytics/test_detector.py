@@ -103,6 +103,23 @@ def test_constant_series_fits_and_flags_a_real_change() -> None:
     assert scores[-100:-90].min() >= 0.9
 
 
+def test_a_sparse_series_keeps_a_scale_its_bursts_can_be_measured_in() -> None:
+    """Mostly zeros with bursts 2 % of the time (write bytes, say): its MAD is 0, yet a usual
+    burst must stay a moderate z and a burst ten times larger must stand out from it."""
+    rng = np.random.default_rng(5)
+    ts = pd.date_range("2026-11-01", periods=4 * DAY, freq="60s").to_numpy()
+    values = np.where(rng.random(len(ts)) < 0.02, rng.uniform(80, 120, len(ts)), 0.0)
+    model = fit_detector(ts[: 3 * DAY], values[: 3 * DAY])
+    assert model.baseline.scale(ts).min() >= 0.1 * 80
+    values[3 * DAY + 600] = 100.0
+    values[3 * DAY + 900] = 1000.0
+    scored = score_series(model, ts, values, score_from=ts[3 * DAY])
+    z = (values[3 * DAY :] - scored["expected"]) / ((scored["upper"] - scored["lower"]) / 6)
+    assert z.iloc[600] < 15
+    assert z.iloc[900] > 5 * z.iloc[600]
+    assert scored["score"].iloc[900] >= 0.9
+
+
 def test_short_gappy_irregular_history_falls_back_to_no_cycle() -> None:
     rng = np.random.default_rng(3)
     offsets = np.sort(rng.choice(12 * 3600, 400, replace=False)).astype("timedelta64[s]")
