@@ -11,8 +11,12 @@ Three kinds of evidence are turned into [0, 1] on the same footing:
 - the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
   shape of the last minutes (drift, sudden jitter) that the residual alone misses.
 
-The final score is the largest, so any detector can raise it and none dilutes the
-others; a point with no earlier context has no score. Everything at time t uses data up
+Each is first a log-odds; the final score maps the largest through :func:`to_score`, so any
+detector can raise it and none dilutes the others. Up to ``ALERT_SCORE`` that map is the
+logistic; above it the tail is hyperbolic instead of exponential, so scores keep their order
+far out (a logistic rounds everything beyond about 18 widths to exactly 1.0, and the wall's
+"top anomalies" and any threshold sweep would see ties). A point with no earlier context
+has no score. Everything at time t uses data up
 to t only: the level is the median of the hours before t, and rolling windows look back.
 """
 
@@ -100,8 +104,20 @@ def _z(baseline: SeasonalBaseline, ts: np.ndarray, values: np.ndarray) -> tuple[
     return expected, scale, (values - expected) / scale
 
 
-def _z_score(z: np.ndarray, centre: float) -> np.ndarray:
-    return expit((np.abs(z) - centre) / Z_WIDTH)
+ALERT_LOG_ODDS = float(np.log(ALERT_SCORE / (1 - ALERT_SCORE)))
+
+
+def to_score(log_odds: np.ndarray) -> np.ndarray:
+    """Log-odds to [0, 1]: the logistic up to ``ALERT_SCORE``, then a tail that still
+    tells a departure of 20 scales from one of 2,000."""
+    log_odds = np.asarray(log_odds, dtype=float)
+    beyond = np.maximum(log_odds - ALERT_LOG_ODDS, 0.0)
+    tail = 1.0 - (1.0 - ALERT_SCORE) / (1.0 + beyond)
+    return np.where(log_odds <= ALERT_LOG_ODDS, expit(log_odds), tail)
+
+
+def _z_log_odds(z: np.ndarray, centre: float) -> np.ndarray:
+    return (np.abs(z) - centre) / Z_WIDTH
 
 
 def fit_detector(ts: np.ndarray, values: np.ndarray, step_seconds: int = 60) -> DetectorModel:
@@ -114,11 +130,8 @@ def fit_detector(ts: np.ndarray, values: np.ndarray, step_seconds: int = 60) -> 
         raise ValueError("need at least two finite points to fit a detector")
     baseline = fit_baseline(ts, values)
     _, _, z = _z(baseline, ts, values)
-    z_centre = max(Z_CENTRE_GAIN * float(np.nanquantile(np.abs(z), Z_QUANTILE)), MIN_Z_CENTRE)
-    sustained = np.abs(_sustained(ts, z))
-    sustained_centre = max(
-        Z_CENTRE_GAIN * float(np.nanquantile(sustained, Z_QUANTILE)), MIN_SUSTAINED_CENTRE
-    )
+    z_centre = _centre(np.abs(z), MIN_Z_CENTRE)
+    sustained_centre = _centre(np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE)
     features = detector_features(ts, z)
     # a forest learns nothing from a flat history and would call every point odd
     varied = np.ptp(features[:, 0]) > 1e-9
@@ -131,22 +144,33 @@ def fit_detector(ts: np.ndarray, values: np.ndarray, step_seconds: int = 60) -> 
     return replace(draft, training_alert_share=share)
 
 
-def _sustained(ts: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Median residual over the last minutes: a shift too noisy to stand out point by point
-    (queue lag, say) still moves the median well away from zero."""
+def _centre(evidence: np.ndarray, floor: float) -> float:
+    """Where the logistic is centred: twice the 95th percentile of the training evidence,
+    or ``floor`` (also when history is too short to have any)."""
+    finite = evidence[np.isfinite(evidence)]
+    if finite.size == 0:
+        return floor
+    return max(Z_CENTRE_GAIN * float(np.quantile(finite, Z_QUANTILE)), floor)
+
+
+def _sustained(ts: np.ndarray, z: np.ndarray, step_seconds: int) -> np.ndarray:
+    """Median residual over the last minutes (at least three steps, for coarse series): a
+    shift too noisy to stand out point by point (queue lag, say) still moves the median
+    well away from zero."""
+    window = max(SUSTAINED_WINDOW, pd.Timedelta(seconds=3 * step_seconds))
     series = pd.Series(z, index=pd.DatetimeIndex(ts))
-    return series.rolling(SUSTAINED_WINDOW, min_periods=3).median().to_numpy()
+    return series.rolling(window, min_periods=3).median().to_numpy()
 
 
 def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> np.ndarray:
-    score = np.fmax(
-        _z_score(z, model.z_centre), _z_score(_sustained(ts, z), model.sustained_centre)
+    log_odds = np.fmax(
+        _z_log_odds(z, model.z_centre),
+        _z_log_odds(_sustained(ts, z, model.step_seconds), model.sustained_centre),
     )
-    score[~np.isfinite(z)] = np.nan
     if model.forest is not None and len(ts):
-        score = np.where(
-            np.isfinite(score), np.fmax(score, model.forest.score(detector_features(ts, z))), score
-        )
+        log_odds = np.fmax(log_odds, model.forest.log_odds(detector_features(ts, z)))
+    score = to_score(log_odds)
+    score[~np.isfinite(z)] = np.nan
     return score
 
 

@@ -16,6 +16,7 @@ from sklearn.ensemble import IsolationForest
 
 MAX_TRAINING_ROWS = 8192
 TAIL_QUANTILE = 0.999
+N_TREES = 64
 
 
 @dataclass(frozen=True)
@@ -24,18 +25,21 @@ class CalibratedForest:
     centre: float
     width: float
 
-    def score(self, features: np.ndarray) -> np.ndarray:
+    def log_odds(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
             return np.zeros(0)
         raw = -self.forest.score_samples(features)
-        return expit((raw - self.centre) / self.width)
+        return (raw - self.centre) / self.width
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return expit(self.log_odds(features))
 
 
 def fit_forest(features: np.ndarray, seed: int = 0) -> CalibratedForest:
     rng = np.random.default_rng(seed)
     if len(features) > MAX_TRAINING_ROWS:
         features = features[rng.choice(len(features), MAX_TRAINING_ROWS, replace=False)]
-    forest = IsolationForest(n_estimators=64, max_samples=256, random_state=seed)
+    forest = IsolationForest(n_estimators=N_TREES, max_samples=256, random_state=seed)
     forest.fit(features)
     raw = -forest.score_samples(features)
     centre = float(np.quantile(raw, TAIL_QUANTILE))

@@ -1,7 +1,8 @@
 """Run detectors over a NAB-format corpus and score them as NAB does.
 
     python -m bench.nab --data DIR --labels FILE --out DIR
-        [--detectors vigil,windowed_gaussian,iforest] [--profiles FILE] [--jobs N]
+        [--detectors vigil,windowed_gaussian,iforest[,vigil_score]] [--profiles FILE]
+        [--jobs N]
         [--score-only]
 
 Writes NAB result files ``<out>/<detector>/<category>/<detector>_<file>``, a per-file
@@ -28,7 +29,7 @@ from bench.nab.corpus import (
     read_result_scores,
     write_result,
 )
-from bench.nab.detectors import DETECTORS
+from bench.nab.detectors import DEFAULT_DETECTORS, DETECTORS
 from bench.nab.scoring import CorpusScore, Cost, score_at, score_corpus, sweep_rows
 
 
@@ -103,7 +104,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--labels", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--detectors", default=",".join(DETECTORS))
+    parser.add_argument("--detectors", default=",".join(DEFAULT_DETECTORS))
     parser.add_argument("--profiles", type=Path, default=None)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--score-only", action="store_true", help="re-score existing results")

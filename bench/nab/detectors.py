@@ -2,7 +2,11 @@
 
 - ``vigil``: Vigil's own detector (:mod:`analytics.detector`) run as the engine runs it:
   fitted on the history seen so far, refitted periodically, each segment scored with the
-  newest model. The probationary rows are its first training window.
+  newest model; the probationary rows are its first training window. What NAB reads is
+  the detector's onset score (:mod:`analytics.onsets`): a point's score where it beats the
+  day before it, which is what a page or a "new anomaly" marker is raised on.
+- ``vigil_score``: the same detector's per-point score itself, before onsets (not run by
+  default; ``--detectors vigil_score`` shows what the onset step adds).
 - ``windowed_gaussian``: NAB's reference detector (``nab/detectors/gaussian``): the tail
   probability of each value under a Gaussian of the previous values in a 6400-row window
   that slides by 100 rows.
@@ -23,6 +27,7 @@ from scipy.special import erfc
 from sklearn.ensemble import IsolationForest
 
 from analytics.detector import fit_detector, score_series
+from analytics.onsets import onset_scores
 
 GAUSSIAN_WINDOW = 6400
 GAUSSIAN_STEP = 100
@@ -55,6 +60,15 @@ def refit_rows(rows: int, step: int) -> int:
 
 
 def vigil(ts: np.ndarray, values: np.ndarray, probation: int) -> np.ndarray:
+    """Onsets of Vigil's detector score: see :func:`vigil_score` and :mod:`analytics.onsets`."""
+    scores = vigil_score(ts, values, probation)
+    keep = np.flatnonzero(in_order(ts))
+    onsets = np.zeros(len(values))
+    onsets[keep] = onset_scores(ts[keep], scores[keep])
+    return onsets
+
+
+def vigil_score(ts: np.ndarray, values: np.ndarray, probation: int) -> np.ndarray:
     """Vigil's detector fitted on all rows seen so far, refitted every ``refit_rows``."""
     scores = np.zeros(len(values))
     keep = np.flatnonzero(in_order(ts))
@@ -124,4 +138,6 @@ DETECTORS: dict[str, Detector] = {
     "vigil": vigil,
     "windowed_gaussian": windowed_gaussian,
     "iforest": iforest,
+    "vigil_score": vigil_score,
 }
+DEFAULT_DETECTORS = ("vigil", "windowed_gaussian", "iforest")
