@@ -14,9 +14,9 @@ import numpy as np
 from scipy.special import expit
 from sklearn.ensemble import IsolationForest
 
-MAX_TRAINING_ROWS = 8192
+MAX_TRAINING_ROWS = 4096
 TAIL_QUANTILE = 0.999
-N_TREES = 64
+N_TREES = 32
 
 
 @dataclass(frozen=True)
