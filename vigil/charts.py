@@ -283,3 +283,41 @@ def job_timeline(
         yaxis={"categoryorder": "category descending"},
     )
     return fig
+
+
+MODEL_STATE_COLOURS = {"ok": "#16a34a", "failed": "#dc2626", "none": "#64748b"}
+
+
+def model_quality(models: pd.DataFrame, lang: str = "en", height: int = 380) -> go.Figure:
+    """Each fitted series as a point: how noisy its residual is (x, log) against how often
+    its model would have alerted on its own training history (y). Points high up are the
+    models to look at first: their history was not normal, or the model does not fit.
+
+    Frames come from :func:`vigil.model_status.model_overview`.
+    """
+    fig = go.Figure()
+    fitted = models[models["training_alert_share"].notna()]
+    for state, part in fitted.groupby("state"):
+        fig.add_trace(
+            go.Scatter(
+                x=part["residual_sigma"].clip(lower=1e-9),
+                y=part["training_alert_share"] * 100,
+                mode="markers",
+                name=t(f"models.state.{state}", lang),
+                marker={"color": MODEL_STATE_COLOURS.get(str(state), "#64748b"), "size": 9},
+                text=part["series_key"],
+                hovertemplate="%{text}<br>σ %{x:.3g} · %{y:.2f} %<extra>%{fullData.name}</extra>",
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": 1.1},
+        font={"size": 14},
+        xaxis={"type": "log", "title": t("models.axis.sigma", lang)},
+        yaxis={"title": t("models.axis.alert_share", lang), "rangemode": "tozero"},
+    )
+    return fig

@@ -27,6 +27,7 @@ from jobs.scoring import ModelCache
 from jobs.snapshot import write_snapshot
 from vigil import metrics
 from vigil.clock import utc_now
+from vigil.errors import BusyError
 from vigil.http import HttpServer, start_http_server
 from vigil.rules_store import seed_default_rules
 from vigil.settings import Settings, load_settings
@@ -58,6 +59,7 @@ class Engine:
         self._status = EngineStatus("starting", "", 0.0, utc_now())
         self._scheduler = None
         self._thread: threading.Thread | None = None
+        self._refit_lock = threading.Lock()  # scheduled, start-up and manual refits take turns
         seed_default_rules(self.store)
         self._metrics = metrics.bind_store(self.store, lambda: self._status.phase)
         metrics.declare_jobs(list(JOBS))
@@ -102,13 +104,26 @@ class Engine:
         return total
 
     def refit(self, progress: Callable[[int, int], None] | None = None) -> RefitSummary:
-        return refit_all(
-            self.store,
-            self.settings.models_dir,
-            training_days=self.settings.training_days,
-            step_seconds=self.settings.step_seconds,
-            progress=progress,
-        )
+        """Fit every series; raises :class:`BusyError` while another refit runs."""
+        if not self._refit_lock.acquire(blocking=False):
+            raise BusyError("a refit is already running; its models will be used when it ends")
+        try:
+            return refit_all(
+                self.store,
+                self.settings.models_dir,
+                training_days=self.settings.training_days,
+                step_seconds=self.settings.step_seconds,
+                progress=progress,
+            )
+        finally:
+            self._refit_lock.release()
+
+    def refit_now(self, progress: Callable[[int, int], None] | None = None) -> RefitSummary:
+        """A refit asked for by hand (Models page), recorded as a run of the refit job."""
+        with recorded_run(self.store, "refit") as run:
+            summary = self.refit(progress)
+            run.rows = summary.fitted
+        return summary
 
     def evaluate(
         self, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None

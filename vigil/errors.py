@@ -23,3 +23,7 @@ class SettingsError(VigilError):
 
 class RuleError(VigilError):
     """A rule definition is invalid; nothing was saved."""
+
+
+class BusyError(VigilError):
+    """A job asked for by hand is already running; nothing was started."""
