@@ -234,6 +234,84 @@ def snapshot(data_dir: DataDir = None) -> None:
     print(f"snapshot written to {path}")
 
 
+alerts_app = typer.Typer(help="Alerts: list them (acknowledging comes with the rules work).",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(alerts_app, name="alerts")
+
+
+def _engine_alerts(url: str, held: str) -> list[dict]:
+    """The alert list from the engine that holds the data dir, over its HTTP port."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return list(json.loads(response.read())["alerts"])
+    except urllib.error.HTTPError as exc:
+        try:
+            reason = json.loads(exc.read()).get("error", exc.reason)
+        except ValueError:
+            reason = exc.reason
+        raise VigilError(f"{held}; its engine could not list alerts: {reason}") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise VigilError(f"{held}; no engine answered at {url} ({exc})") from None
+
+
+@alerts_app.command("list")
+def alerts_list(
+    data_dir: DataDir = None,
+    state: Annotated[
+        list[str] | None,
+        typer.Option("--state", "-s", help="pending, firing or resolved; repeat for several."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per alert.")] = False,
+) -> None:
+    """List alerts, most recently active first; works while the engine runs, too."""
+    import json
+    from urllib.parse import urlencode
+
+    from rich.table import Table
+
+    from vigil.alert_list import check_states, list_alerts
+    from vigil.errors import DataDirLockedError
+    from vigil.settings import load_settings
+    from vigil.store import Store
+
+    states = check_states(state or [])
+    settings = load_settings(data_dir=data_dir)
+    if not settings.db_path.exists():
+        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
+    try:
+        store = Store.open(settings.data_dir)
+    except DataDirLockedError as exc:
+        if not settings.http_port:
+            raise VigilError(f"{exc}; its engine's HTTP port is off (http_port = 0)") from None
+        query = urlencode([("state", s) for s in states])
+        url = f"http://{settings.http_host}:{settings.http_port}/api/v1/alerts?{query}"
+        alerts = _engine_alerts(url, str(exc))
+    else:
+        try:
+            alerts = list_alerts(store, states)
+        finally:
+            store.close()
+    if as_json:
+        for alert in alerts:
+            print(json.dumps(alert, ensure_ascii=False, sort_keys=True))
+        return
+    table = Table(title=f"{len(alerts)} alerts", title_justify="left")
+    for column in ("state", "severity", "service", "alert", "since", "value", "summary"):
+        table.add_column(column)
+    for alert in alerts:
+        since = alert["fired_at"] or alert["active_at"]
+        value = "" if alert["value"] is None else f"{alert['value']:.4g}"
+        summary = alert["annotations"].get("summary", "")
+        table.add_row(alert["state"], alert["severity"], alert["service"] or "",
+                      alert["labels"].get("alertname", alert["rule_id"]), since, value,
+                      summary)  # fmt: skip
+    Console().print(table)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

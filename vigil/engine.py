@@ -26,6 +26,7 @@ from jobs.scheduler import build_scheduler
 from jobs.scoring import ModelCache
 from jobs.snapshot import write_snapshot
 from vigil import metrics
+from vigil.alert_list import list_alerts
 from vigil.clock import utc_now
 from vigil.errors import BusyError
 from vigil.http import HttpServer, start_http_server
@@ -77,6 +78,7 @@ class Engine:
                 metrics=metrics.render,
                 health=self.status,
                 snapshot=lambda: str(self.snapshot()),
+                alerts=lambda states: list_alerts(self.store, states),
             )
         except OSError as exc:
             log.warning("engine HTTP port not started: %s", exc)

@@ -1,4 +1,4 @@
-"""The engine's small HTTP port: ``/metrics``, ``/healthz`` and an on-demand snapshot.
+"""The engine's small HTTP port: ``/metrics``, ``/healthz``, snapshots and the alert list.
 
 It is the stdlib's threaded server in a daemon thread: a handful of routes, scraped every
 few seconds, need no framework, and a slow scrape must never block the scheduler. The
@@ -20,6 +20,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from os import PathLike
 from typing import Any, ClassVar, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from vigil.errors import VigilError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ class HealthStatus(Protocol):
 MetricsFn = Callable[[str], tuple[bytes, str]]
 HealthFn = Callable[[], HealthStatus]
 SnapshotFn = Callable[[], "str | PathLike[str]"]
+AlertsFn = Callable[[list[str]], list[dict[str, Any]]]
 
 
 class _Server(ThreadingHTTPServer):
@@ -51,10 +55,12 @@ class _Server(ThreadingHTTPServer):
         metrics: MetricsFn,
         health: HealthFn,
         snapshot: SnapshotFn | None,
+        alerts: AlertsFn | None = None,
     ) -> None:
         self.metrics = metrics
         self.health = health
         self.snapshot = snapshot
+        self.alerts = alerts
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
 
@@ -67,6 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
         "/metrics": ("GET", "HEAD"),
         "/healthz": ("GET", "HEAD"),
         "/api/v1/snapshot": ("POST",),
+        "/api/v1/alerts": ("GET",),
     }
 
     def do_GET(self) -> None:
@@ -96,6 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._metrics()
             elif path == "/healthz":
                 self._health()
+            elif path == "/api/v1/alerts":
+                self._alerts()
             else:
                 self._snapshot()
         except Exception as exc:
@@ -133,6 +142,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": _describe(exc)})
             return
         self._json(HTTPStatus.OK, {"path": str(path)})
+
+    def _alerts(self) -> None:
+        """``?state=firing&state=pending`` (repeatable, or comma-separated) filters."""
+        if self.server.alerts is None:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "alerts are not served here"})
+            return
+        query = parse_qs(urlsplit(self.path).query)
+        states = [s for value in query.get("state", []) for s in value.split(",")]
+        try:
+            alerts = self.server.alerts(states)
+        except VigilError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            return
+        self._json(HTTPStatus.OK, {"alerts": alerts})
 
     def _drain_body(self) -> None:
         """Read any request body so the connection stays in a clean state."""
@@ -217,16 +240,18 @@ def start_http_server(
     metrics: MetricsFn,
     health: HealthFn,
     snapshot: SnapshotFn | None = None,
+    alerts: AlertsFn | None = None,
 ) -> HttpServer:
     """Serve on ``host:port`` in a daemon thread (``port`` 0 picks a free port).
 
     ``metrics(accept_header)`` returns the body and content type (``vigil.metrics.render``);
     ``health()`` returns something with ``phase`` and ``message`` (the engine's status);
-    ``snapshot()`` writes a snapshot and returns its path. Raises ``OSError`` when the
+    ``snapshot()`` writes a snapshot and returns its path; ``alerts(states)`` lists alerts
+    (``vigil.alert_list.list_alerts``). Raises ``OSError`` when the
     address cannot be bound, e.g. the port is taken.
     """
     try:
-        server = _Server((host, port), metrics, health, snapshot)
+        server = _Server((host, port), metrics, health, snapshot, alerts)
     except OSError as exc:
         raise OSError(
             exc.errno,

@@ -1,0 +1,97 @@
+"""`vigil alerts list` on a closed data dir and through the running engine's HTTP port."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+
+from tests.sources.promserver import free_port
+from tests.ui.conftest import Seeded, make_seeded
+from vigil.alert_list import list_alerts
+from vigil.engine import Engine
+from vigil.errors import VigilError
+from vigil.settings import load_settings
+from vigil.store import Store
+
+
+@pytest.fixture
+def estate(tmp_path: Path) -> Seeded:
+    return make_seeded(tmp_path / "data", pd.Timedelta(seconds=30))
+
+
+def vigil_alerts(data_dir: Path, *args: str, port: int = 0) -> subprocess.CompletedProcess:
+    env = os.environ | {
+        "VIGIL_CONFIG": str(data_dir.parent / "none.toml"),
+        "VIGIL_HTTP_PORT": str(port),
+        "VIGIL_HTTP_HOST": "127.0.0.1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "vigil", "alerts", "list", "--data-dir", str(data_dir), *args],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_records_are_plain_json_filtered_by_state(estate: Seeded) -> None:
+    store = Store.open(estate.data_dir)
+    try:
+        everything = list_alerts(store)
+        firing = list_alerts(store, ["FIRING"])
+        active = list_alerts(store, ["firing", "pending"])
+        with pytest.raises(VigilError, match="unknown alert state paused"):
+            list_alerts(store, ["paused"])
+    finally:
+        store.close()
+    assert {a["alert_id"] for a in everything} == {
+        "latency-critical", "payments-old", "search-pending"
+    }  # fmt: skip
+    assert [a["alert_id"] for a in firing] == ["latency-critical"]
+    assert {a["state"] for a in active} == {"firing", "pending"}
+    alert = firing[0]
+    assert alert["labels"] == {"service": "checkout"} and alert["value"] == 2.5
+    assert alert["annotations"]["summary"] == "Checkout latency above baseline"
+    assert alert["fired_at"].endswith("Z") and alert["resolved_at"] is None
+    assert json.loads(json.dumps(everything)) == everything
+
+
+def test_the_command_prints_one_json_object_per_alert(estate: Seeded) -> None:
+    done = vigil_alerts(estate.data_dir, "--json", "--state", "firing", "--state", "resolved")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(a["alert_id"] for a in lines) == ["latency-critical", "payments-old"]
+    table = vigil_alerts(estate.data_dir)
+    assert table.returncode == 0 and "3 alerts" in table.stdout
+    assert "Checkout" in table.stdout and "firing" in table.stdout
+
+
+def test_a_bad_state_or_data_dir_is_one_clear_line(estate: Seeded, tmp_path: Path) -> None:
+    bad = vigil_alerts(estate.data_dir, "--state", "open")
+    assert bad.returncode == 2 and "unknown alert state open" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    missing = vigil_alerts(tmp_path / "nowhere")
+    assert missing.returncode == 2 and "no Vigil database" in missing.stderr
+
+
+def test_while_the_engine_runs_the_list_comes_from_its_http_port(estate: Seeded) -> None:
+    port = free_port()
+    settings = load_settings(
+        data_dir=estate.data_dir, demo_enabled=False, host_enabled=False,
+        scheduler_enabled=False, http_port=port, http_host="127.0.0.1",
+    )  # fmt: skip
+    engine = Engine(settings)
+    try:
+        done = vigil_alerts(estate.data_dir, "--json", "--state", "pending", port=port)
+        assert done.returncode == 0, done.stderr
+        assert [json.loads(x)["alert_id"] for x in done.stdout.splitlines()] == ["search-pending"]
+        refused = requests.get(f"http://127.0.0.1:{port}/api/v1/alerts?state=x", timeout=10)
+        assert refused.status_code == 400 and "unknown alert state x" in refused.json()["error"]
+        off = vigil_alerts(estate.data_dir, port=0)
+        assert off.returncode == 2 and "HTTP port is off" in off.stderr
+    finally:
+        engine.stop()

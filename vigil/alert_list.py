@@ -1,0 +1,69 @@
+"""Alerts as plain records: what ``vigil alerts list`` prints and ``/api/v1/alerts`` serves.
+
+One record per alert episode, newest activity first, with labels and annotations as
+objects and times as RFC 3339 UTC strings, so the same JSON reads well in a terminal,
+in ``jq`` and in scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from vigil.errors import VigilError
+from vigil.store import Store
+
+ALERT_STATES = ("pending", "firing", "resolved")
+TIME_FIELDS = ("active_at", "fired_at", "resolved_at", "last_eval_at", "acknowledged_at")
+FIELDS = ("alert_id", "state", "severity", "rule_id", "service", "value", "labels",
+          "annotations", *TIME_FIELDS, "acknowledged_by", "ack_comment", "fingerprint",
+          "group_key")  # fmt: skip
+
+
+def check_states(states: Sequence[str]) -> list[str]:
+    """The states asked for, lower-cased; an unknown one is a clear error."""
+    wanted = [s.strip().lower() for s in states if s.strip()]
+    unknown = sorted(set(wanted) - set(ALERT_STATES))
+    if unknown:
+        raise VigilError(
+            f"unknown alert state {', '.join(unknown)}; use one of {', '.join(ALERT_STATES)}"
+        )
+    return wanted
+
+
+def _time(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def list_alerts(store: Store, states: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Alerts in ``states`` (all when empty), most recently active first."""
+    wanted = check_states(states)
+    frame = store.df(
+        f"SELECT {', '.join(FIELDS)} FROM alerts "
+        "WHERE len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], state) "
+        "ORDER BY coalesce(resolved_at, last_eval_at) DESC, active_at DESC, alert_id",
+        [wanted, wanted],
+    )
+    records = []
+    for row in frame.to_dict("records"):
+        record = {name: row[name] for name in FIELDS}
+        record["labels"] = json.loads(row["labels"] or "{}")
+        record["annotations"] = json.loads(row["annotations"] or "{}")
+        record["value"] = None if pd.isna(row["value"]) else float(row["value"])
+        for name in TIME_FIELDS:
+            record[name] = _time(row[name])
+        records.append({key: _plain(value) for key, value in record.items()})
+    return records
+
+
+def _plain(value: Any) -> Any:
+    """SQL NULL arrives as None or NaN depending on the column; JSON wants null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
