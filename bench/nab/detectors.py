@@ -1,8 +1,9 @@
 """Detectors the NAB harness runs, each online: the score of row i uses rows <= i only.
 
 - ``vigil``: Vigil's own detector (:mod:`analytics.detector`) run as the engine runs it:
-  fitted on the history seen so far, refitted periodically, each segment scored with the
-  newest model; the probationary rows are its first training window. What NAB reads is
+  refitted every six hours of data on the last 14 days (the engine's defaults), each
+  stretch scored with the newest model; the probationary rows are its first training
+  window. What NAB reads is
   the detector's onset score (:mod:`analytics.onsets`): a point's score where it beats the
   day before it, which is what a page or a "new anomaly" marker is raised on.
 - ``vigil_score``: the same detector's per-point score itself, before onsets (not run by
@@ -28,12 +29,16 @@ from sklearn.ensemble import IsolationForest
 
 from analytics.detector import fit_detector, score_series
 from analytics.onsets import onset_scores
+from jobs.scoring import CONTEXT as SCORING_CONTEXT
+from vigil.settings import Settings
 
 GAUSSIAN_WINDOW = 6400
 GAUSSIAN_STEP = 100
 GAUSSIAN_MIN_STD = 1e-6
-REFIT_SHARE = 0.10  # refit after every tenth of the file...
-REFIT_MIN = pd.Timedelta(days=1)  # ...but no more often than daily, like a nightly refit
+_DEFAULTS = Settings.model_fields
+REFIT_EVERY = np.timedelta64(_DEFAULTS["refit_interval_seconds"].default, "s")
+TRAINING = np.timedelta64(_DEFAULTS["training_days"].default, "D")
+CONTEXT = SCORING_CONTEXT.to_timedelta64()
 
 Detector = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
@@ -54,11 +59,6 @@ def in_order(ts: np.ndarray) -> np.ndarray:
     return as_int > earlier_max
 
 
-def refit_rows(rows: int, step: int) -> int:
-    per_day = max(1, int(REFIT_MIN.total_seconds() // step))
-    return max(per_day, math.ceil(REFIT_SHARE * rows))
-
-
 def vigil(ts: np.ndarray, values: np.ndarray, probation: int) -> np.ndarray:
     """Onsets of Vigil's detector score: see :func:`vigil_score` and :mod:`analytics.onsets`."""
     scores = vigil_score(ts, values, probation)
@@ -69,17 +69,20 @@ def vigil(ts: np.ndarray, values: np.ndarray, probation: int) -> np.ndarray:
 
 
 def vigil_score(ts: np.ndarray, values: np.ndarray, probation: int) -> np.ndarray:
-    """Vigil's detector fitted on all rows seen so far, refitted every ``refit_rows``."""
+    """Vigil's detector as the engine runs it: refitted every ``REFIT_EVERY`` of data on the
+    last ``TRAINING`` of history, each stretch scored by the newest model with a day of
+    context before it (the engine's defaults, so the harness measures what users run)."""
     scores = np.zeros(len(values))
     keep = np.flatnonzero(in_order(ts))
     ts, values = ts[keep], values[keep]
     step = step_seconds(ts)
-    every = refit_rows(len(ts), step)
     start = max(int(np.searchsorted(keep, probation)), 2)
     while start < len(ts):
-        end = min(start + every, len(ts))
-        model = fit_detector(ts[:start], values[:start], step_seconds=step)
-        frame = score_series(model, ts[:end], values[:end], score_from=ts[start])
+        end = max(int(np.searchsorted(ts, ts[start] + REFIT_EVERY)), start + 1)
+        first = int(np.searchsorted(ts, ts[start] - TRAINING))
+        context = int(np.searchsorted(ts, ts[start] - CONTEXT))
+        model = fit_detector(ts[first:start], values[first:start], step_seconds=step)
+        frame = score_series(model, ts[context:end], values[context:end], score_from=ts[start])
         scored = np.searchsorted(ts[start:end], frame["ts"].to_numpy("datetime64[ns]"))
         segment = np.zeros(end - start)
         segment[scored] = np.nan_to_num(frame["score"].to_numpy(float), nan=0.0)
