@@ -2,8 +2,10 @@
 
 Fitting works on a 5-minute grid (cheap, and smooth enough for cycles measured in hours):
 a daily cycle is kept when two days of history show it in the autocorrelation, STL
-separates it, and a day-of-week modulation is added when ten days or more show one; the
-result is a profile by 5-minute slot of the day or week. Online, the
+separates it, and a day-of-week modulation is added when ten days or more show one; a
+series with no daily cycle may still have a shorter one (an hour to a day), found at the
+strongest autocorrelation peak. The result is a profile by 5-minute slot of the cycle
+(none when there is no cycle). Online, the
 level is a rolling median of the deseasonalised series over the previous hours, so a
 sustained step is re-baselined after a while instead of alerting forever. The scale is a
 MAD per hour of day, because noise usually grows with traffic.
@@ -23,6 +25,7 @@ GRID = pd.Timedelta(minutes=5)
 DAY_SLOTS = 288
 WEEK_SLOTS = 7 * DAY_SLOTS
 MIN_ACF = 0.3
+MIN_PERIOD_SLOTS = 12  # cycles shorter than an hour are noise to a 5-minute grid
 WEEKLY_MIN_SLOTS = 10 * DAY_SLOTS
 WEEKLY_MIN_EFFECT = 0.5
 MIDNIGHT_BLEND_SLOTS = 36  # three hours either side
@@ -37,7 +40,7 @@ EPOCH_MONDAY = pd.Timestamp("1970-01-05").value  # slot 0 of the week is Monday 
 class SeasonalBaseline:
     """A fitted baseline; ``profile`` is indexed by 5-minute slot of the period."""
 
-    period_slots: int  # 0 (no cycle), DAY_SLOTS or WEEK_SLOTS
+    period_slots: int  # 0 (no cycle), DAY_SLOTS, WEEK_SLOTS or a shorter cycle found by ACF
     periods_found: tuple[int, ...]
     profile: np.ndarray
     level: float  # median deseasonalised value of the training window
@@ -83,6 +86,30 @@ def has_daily_cycle(gridded: np.ndarray) -> bool:
     detrended = gridded - trend.to_numpy()
     correlation = acf(detrended, nlags=DAY_SLOTS, fft=True)
     return bool(correlation[DAY_SLOTS] >= MIN_ACF)
+
+
+def sub_daily_period(gridded: np.ndarray) -> int:
+    """The period in slots of a cycle shorter than a day (a batch job every four hours, a
+    cron that fills a queue), found as the strongest peak of the autocorrelation between
+    one hour and a day with at least three cycles of history; 0 when there is none.
+
+    Among peaks nearly as strong as the best, the shortest wins: a cycle's multiples peak
+    too, and the period is the fundamental.
+    """
+    max_lag = min(DAY_SLOTS - 1, len(gridded) // 3)
+    if max_lag <= 2 * MIN_PERIOD_SLOTS or np.ptp(gridded) <= 1e-12 * max(abs(gridded[0]), 1.0):
+        return 0
+    trend = pd.Series(gridded).rolling(DAY_SLOTS, center=True, min_periods=1).mean()
+    correlation = acf(gridded - trend.to_numpy(), nlags=max_lag, fft=True)
+    lags = np.arange(MIN_PERIOD_SLOTS, max_lag)
+    peaks = lags[
+        (correlation[lags] > correlation[lags - 1]) & (correlation[lags] >= correlation[lags + 1])
+    ]
+    strong = peaks[correlation[peaks] >= MIN_ACF]
+    if strong.size == 0:
+        return 0
+    best = correlation[strong].max()
+    return int(strong[correlation[strong] >= 0.9 * best][0])
 
 
 def _slots(index: pd.DatetimeIndex, period: int) -> np.ndarray:
@@ -198,6 +225,11 @@ def fit_baseline(ts: np.ndarray, values: np.ndarray) -> SeasonalBaseline:
         weekly = _weekly_profile(gridded.index, profile, residual, _robust_sigma(residual))
         if weekly is not None:
             period, periods, profile = WEEK_SLOTS, (DAY_SLOTS, WEEK_SLOTS), weekly
+    elif short := sub_daily_period(gridded.to_numpy(float)):
+        decomposition = STL(gridded.to_numpy(float), period=short).fit()
+        detrended = gridded.to_numpy(float) - np.asarray(decomposition.trend)
+        period, periods = short, (short,)
+        profile = _slot_medians(gridded.index, detrended, short)
     draft = SeasonalBaseline(period, periods, profile, 0.0, np.ones(24), 0.0)
     finite = np.isfinite(values)
     ts, values = ts[finite], values[finite]

@@ -155,3 +155,46 @@ def test_quality_reports_how_often_history_would_have_alerted(fitted: tuple) -> 
 def test_too_little_data_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="at least two"):
         fit_detector(np.array(["2026-11-01"], dtype="datetime64[ns]"), np.array([1.0]))
+
+
+def test_a_long_gap_gives_no_score_until_there_is_context_again(fitted: tuple) -> None:
+    """Six hours without data (an agent down): the first point back has no expectation and
+    no score, and the normal points after it raise nothing."""
+    model, ts, values = fitted
+    day = slice(14 * DAY, 15 * DAY)
+    ts_day, values_day = ts[day], values[day].copy()
+    values_day[300:660] = np.nan
+    scored = score_series(model, ts[: 15 * DAY], np.concatenate([values[: 14 * DAY], values_day]),
+                          score_from=ts_day[0])  # fmt: skip
+    back = int(np.searchsorted(scored["ts"].to_numpy(), ts_day[660]))
+    assert len(scored) == DAY - 360  # gaps are not scored
+    assert np.isnan(scored["score"].iloc[back]) and np.isnan(scored["expected"].iloc[back])
+    assert np.nanmax(scored["score"].iloc[back:].to_numpy()) < 0.9
+
+
+def test_a_cycle_shorter_than_a_day_is_found_and_learned() -> None:
+    """A batch job every five hours (out of step with the day, so no daily profile holds
+    it): the cycle comes from the autocorrelation, its runs are normal, and a run that
+    does not happen is an anomaly. (A four-hour job repeats daily and is a daily cycle.)"""
+    rng = np.random.default_rng(8)
+    ts = pd.date_range("2026-11-02", periods=4 * DAY, freq="60s").to_numpy()
+    minute = np.arange(len(ts))
+    running = (minute % 300) < 45  # 45 minutes of work every 5 hours
+    values = 20 + 60 * running + rng.normal(0, 2, len(ts))
+    model = fit_detector(ts[: 3 * DAY], values[: 3 * DAY])
+    assert model.params()["period_minutes"] == 300
+    normal = score_series(model, ts, values, score_from=ts[3 * DAY])["score"].to_numpy()
+    assert np.nanmean(normal >= 0.9) < 0.01
+    skipped = values.copy()
+    first_run = 300 - (3 * DAY) % 300  # minutes into the day of its first run
+    run = slice(3 * DAY + first_run, 3 * DAY + first_run + 45)
+    skipped[run] = 20 + rng.normal(0, 2, 45)
+    missed = score_series(model, ts, skipped, score_from=ts[3 * DAY])["score"].to_numpy()
+    assert np.nanmax(missed[first_run + 5 : first_run + 45]) >= 0.9
+
+
+def test_noise_and_random_walks_get_no_cycle() -> None:
+    rng = np.random.default_rng(9)
+    ts = pd.date_range("2026-11-02", periods=3 * DAY, freq="60s").to_numpy()
+    for values in (rng.normal(50, 5, len(ts)), 50 + np.cumsum(rng.normal(0, 1, len(ts)))):
+        assert fit_detector(ts, values).params()["period_minutes"] == 0
