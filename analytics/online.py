@@ -83,7 +83,12 @@ class OnlineDetector:
         all_ts = np.concatenate([state.ts, ts])
         all_values = np.concatenate([state.values, values])
         scored = score_series(state.model, all_ts, all_values, score_from=ts[0])
-        out = out.merge(scored, on="ts", how="left")
+        # scored rows are the finite new points, in order: place them by timestamp
+        rows = np.searchsorted(ts, scored["ts"].to_numpy("datetime64[ns]"))
+        for column in COLUMNS[2:]:
+            filled = np.full(len(ts), np.nan)
+            filled[rows] = scored[column].to_numpy(float)
+            out[column] = filled
         state.ts, state.values, state.last_ts = all_ts, all_values, ts[-1]
         self._trim()
         return out[list(COLUMNS)]
