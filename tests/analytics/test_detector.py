@@ -198,3 +198,18 @@ def test_noise_and_random_walks_get_no_cycle() -> None:
     ts = pd.date_range("2026-11-02", periods=3 * DAY, freq="60s").to_numpy()
     for values in (rng.normal(50, 5, len(ts)), 50 + np.cumsum(rng.normal(0, 1, len(ts)))):
         assert fit_detector(ts, values).params()["period_minutes"] == 0
+
+
+def test_the_fast_stl_profile_matches_the_full_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loess jumps that make refits affordable change the learned profile by a small
+    share of the noise, never by anything a band would notice."""
+    import analytics.baseline as baseline
+
+    ts, values = traffic(14, seed=2)
+    fast = baseline.fit_baseline(ts, values)
+    monkeypatch.setattr(baseline, "STL_JUMPS", {})
+    full = baseline.fit_baseline(ts, values)
+    assert fast.period_slots == full.period_slots == baseline.WEEK_SLOTS
+    sigma = float(np.median(full.hourly_scale))
+    assert np.abs(fast.profile - full.profile).max() < 0.1 * sigma
+    np.testing.assert_allclose(fast.hourly_scale, full.hourly_scale, rtol=0.05)
