@@ -28,10 +28,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from scipy.special import expit
+from sklearn.ensemble import IsolationForest
 
 from analytics.baseline import SeasonalBaseline, fit_baseline
 from analytics.features import detector_features
-from analytics.isolation import CalibratedForest, fit_forest
+from analytics.isolation import CalibratedForest, calibrate_forest, fit_forest
 
 KIND = "seasonal_iforest"
 FORMAT_VERSION = 1
@@ -120,25 +121,72 @@ def _z_log_odds(z: np.ndarray, centre: float) -> np.ndarray:
     return (np.abs(z) - centre) / Z_WIDTH
 
 
-def fit_detector(ts: np.ndarray, values: np.ndarray, step_seconds: int = 60) -> DetectorModel:
-    """Fit on a series' history (datetime64[ns] ts ascending; NaN values are gaps)."""
+@dataclass(frozen=True)
+class BaselineFit:
+    """A series' fit up to its forest: what the refit job computes first for every series,
+    before it fits one forest on their pooled ``sample`` rows."""
+
+    baseline: SeasonalBaseline
+    z_centre: float
+    sustained_centre: float
+    sample: np.ndarray  # up to POOL_ROWS feature rows, drawn at random from the history
+
+
+POOL_ROWS = 256
+
+
+def _finite(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ts = np.asarray(ts, dtype="datetime64[ns]")
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
-    ts, values = ts[finite], values[finite]
-    if len(ts) < 2:
+    if finite.sum() < 2:
         raise ValueError("need at least two finite points to fit a detector")
+    return ts[finite], values[finite]
+
+
+def fit_baseline_part(
+    ts: np.ndarray, values: np.ndarray, step_seconds: int = 60, seed: int = 0
+) -> BaselineFit:
+    """The baseline, the evidence centres and a sample of feature rows for a pooled forest."""
+    ts, values = _finite(ts, values)
     baseline = fit_baseline(ts, values)
     _, _, z = _z(baseline, ts, values)
-    z_centre = _centre(np.abs(z), MIN_Z_CENTRE)
-    sustained_centre = _centre(np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE)
+    features = detector_features(ts, z)
+    rng = np.random.default_rng(seed)
+    take = rng.choice(len(features), min(POOL_ROWS, len(features)), replace=False)
+    return BaselineFit(
+        baseline,
+        _centre(np.abs(z), MIN_Z_CENTRE),
+        _centre(np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
+        features[np.sort(take)] if np.ptp(features[:, 0]) > 1e-9 else features[:0],
+    )
+
+
+def fit_detector(
+    ts: np.ndarray,
+    values: np.ndarray,
+    step_seconds: int = 60,
+    *,
+    prepared: BaselineFit | None = None,
+    forest: IsolationForest | None = None,
+) -> DetectorModel:
+    """Fit on a series' history (datetime64[ns] ts ascending; NaN values are gaps).
+
+    On its own a series grows its own forest. The refit job passes the series'
+    :class:`BaselineFit` (computed once) and a ``forest`` fitted on features pooled across
+    series, which the series then only calibrates to its own history.
+    """
+    ts, values = _finite(ts, values)
+    part = prepared if prepared is not None else fit_baseline_part(ts, values, step_seconds)
+    _, _, z = _z(part.baseline, ts, values)
     features = detector_features(ts, z)
     # a forest learns nothing from a flat history and would call every point odd
-    varied = np.ptp(features[:, 0]) > 1e-9
-    forest = fit_forest(features) if len(ts) >= 256 and varied else None
+    calibrated = None
+    if len(ts) >= 256 and np.ptp(features[:, 0]) > 1e-9:
+        calibrated = fit_forest(features) if forest is None else calibrate_forest(forest, features)
     draft = DetectorModel(
-        baseline, forest, z_centre, sustained_centre, pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]),
-        step_seconds, len(ts), 0.0,
+        part.baseline, calibrated, part.z_centre, part.sustained_centre, pd.Timestamp(ts[0]),
+        pd.Timestamp(ts[-1]), step_seconds, len(ts), 0.0,
     )  # fmt: skip
     share = float(np.mean(np.nan_to_num(_combined(draft, ts, z)) >= ALERT_SCORE))
     return replace(draft, training_alert_share=share)

@@ -54,12 +54,30 @@ class CalibratedForest:
 
 
 def fit_forest(features: np.ndarray, seed: int = 0) -> CalibratedForest:
-    rng = np.random.default_rng(seed)
-    if len(features) > MAX_TRAINING_ROWS:
-        features = features[rng.choice(len(features), MAX_TRAINING_ROWS, replace=False)]
+    """A forest of one series' own features, calibrated on them."""
+    return calibrate_forest(pooled_forest(_subsample(features, seed), seed), features, seed)
+
+
+def pooled_forest(features: np.ndarray, seed: int = 0) -> IsolationForest:
+    """A forest fitted on feature rows, of one series or sampled across many: features are
+    in units of each series' own scale, so one forest can learn the estate's normal shapes
+    and every series calibrates it to its own history (:func:`calibrate_forest`)."""
     forest = IsolationForest(n_estimators=N_TREES, max_samples=256, random_state=seed)
-    forest.fit(features)
-    raw = -forest.score_samples(features)
+    return forest.fit(_subsample(features, seed))
+
+
+def calibrate_forest(
+    forest: IsolationForest, features: np.ndarray, seed: int = 0
+) -> CalibratedForest:
+    """Centre the logistic on the 99.9th percentile of this series' training anomalies."""
+    raw = -forest.score_samples(_subsample(features, seed))
     centre = float(np.quantile(raw, TAIL_QUANTILE))
     spread = centre - float(np.median(raw))
     return CalibratedForest(forest, centre, max(spread / 4, 1e-3))
+
+
+def _subsample(features: np.ndarray, seed: int) -> np.ndarray:
+    if len(features) <= MAX_TRAINING_ROWS:
+        return features
+    rng = np.random.default_rng(seed)
+    return features[rng.choice(len(features), MAX_TRAINING_ROWS, replace=False)]

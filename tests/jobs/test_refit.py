@@ -59,11 +59,11 @@ def test_a_failed_fit_keeps_the_previous_model_and_is_reported(
     real_fit = jobs.refit.fit_detector
 
     def fit_failing_for_series_one(
-        ts: np.ndarray, values: np.ndarray, step_seconds: int
+        ts: np.ndarray, values: np.ndarray, step_seconds: int, **parts: object
     ) -> DetectorModel:
         if len(values) and values[0] == first_value:
             raise FloatingPointError("singular matrix")
-        return real_fit(ts, values, step_seconds=step_seconds)
+        return real_fit(ts, values, step_seconds, **parts)
 
     first_value = estate.one(
         "SELECT value FROM samples WHERE series_id = 1 AND ts >= ? ORDER BY ts LIMIT 1",
