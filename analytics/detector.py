@@ -6,18 +6,22 @@ Three kinds of evidence are turned into [0, 1] on the same footing:
   the larger of 4 and twice the 95th percentile of the training ``|z|`` (a series whose
   normal is heavy-tailed needs a bigger departure; the 95th percentile, not a higher one,
   because the training window holds past incidents too, a few percent of its time);
-- the median ``z`` of the last ten minutes, calibrated the same way (floor 2.5): a
-  sustained shift in a noisy series is certain long before any single point is;
+- the median ``z`` of the last ten minutes (at least three steps), calibrated the same
+  way (floor 2.5): a sustained shift in a noisy series is certain long before any single
+  point is;
 - the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
-  shape of the last minutes (drift, sudden jitter) that the residual alone misses.
+  shape of the last minutes (drift, sudden jitter) that the residual alone misses. The
+  refit job fits one forest on features pooled across series (they are in each series'
+  own scale units) and each series calibrates it to its own history; a series fitted on
+  its own grows its own.
 
 Each is first a log-odds; the final score maps the largest through :func:`to_score`, so any
 detector can raise it and none dilutes the others. Up to ``ALERT_SCORE`` that map is the
 logistic; above it the tail is hyperbolic instead of exponential, so scores keep their order
 far out (a logistic rounds everything beyond about 18 widths to exactly 1.0, and the wall's
 "top anomalies" and any threshold sweep would see ties). A point with no earlier context
-has no score. Everything at time t uses data up
-to t only: the level is the median of the hours before t, and rolling windows look back.
+has no score. Everything at time t uses data up to t only: the level is the median of the
+hours before t, and rolling windows look back.
 """
 
 from __future__ import annotations
@@ -144,22 +148,33 @@ def _finite(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return ts[finite], values[finite]
 
 
+def _prepare(
+    ts: np.ndarray, values: np.ndarray, step_seconds: int
+) -> tuple[SeasonalBaseline, np.ndarray, np.ndarray, float, float]:
+    """Baseline, residual z, features and the two evidence centres of a history."""
+    baseline = fit_baseline(ts, values)
+    _, _, z = _z(baseline, ts, values)
+    return (
+        baseline, z, detector_features(ts, z), _centre(np.abs(z), MIN_Z_CENTRE),
+        _centre(np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
+    )  # fmt: skip
+
+
+def _varied(features: np.ndarray) -> bool:
+    """A forest learns nothing from a flat history and would call every point odd."""
+    return len(features) >= 256 and np.ptp(features[:, 0]) > 1e-9
+
+
 def fit_baseline_part(
     ts: np.ndarray, values: np.ndarray, step_seconds: int = 60, seed: int = 0
 ) -> BaselineFit:
     """The baseline, the evidence centres and a sample of feature rows for a pooled forest."""
     ts, values = _finite(ts, values)
-    baseline = fit_baseline(ts, values)
-    _, _, z = _z(baseline, ts, values)
-    features = detector_features(ts, z)
+    baseline, _, features, z_centre, sustained_centre = _prepare(ts, values, step_seconds)
     rng = np.random.default_rng(seed)
-    take = rng.choice(len(features), min(POOL_ROWS, len(features)), replace=False)
-    return BaselineFit(
-        baseline,
-        _centre(np.abs(z), MIN_Z_CENTRE),
-        _centre(np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
-        features[np.sort(take)] if np.ptp(features[:, 0]) > 1e-9 else features[:0],
-    )
+    take = np.sort(rng.choice(len(features), min(POOL_ROWS, len(features)), replace=False))
+    sample = features[take] if _varied(features) else features[:0]
+    return BaselineFit(baseline, z_centre, sustained_centre, sample)
 
 
 def fit_detector(
@@ -177,15 +192,19 @@ def fit_detector(
     series, which the series then only calibrates to its own history.
     """
     ts, values = _finite(ts, values)
-    part = prepared if prepared is not None else fit_baseline_part(ts, values, step_seconds)
-    _, _, z = _z(part.baseline, ts, values)
-    features = detector_features(ts, z)
-    # a forest learns nothing from a flat history and would call every point odd
+    if prepared is None:
+        baseline, z, features, z_centre, sustained_centre = _prepare(ts, values, step_seconds)
+    else:
+        baseline, z_centre, sustained_centre = (
+            prepared.baseline, prepared.z_centre, prepared.sustained_centre,
+        )  # fmt: skip
+        _, _, z = _z(baseline, ts, values)
+        features = detector_features(ts, z)
     calibrated = None
-    if len(ts) >= 256 and np.ptp(features[:, 0]) > 1e-9:
+    if _varied(features):
         calibrated = fit_forest(features) if forest is None else calibrate_forest(forest, features)
     draft = DetectorModel(
-        part.baseline, calibrated, part.z_centre, part.sustained_centre, pd.Timestamp(ts[0]),
+        baseline, calibrated, z_centre, sustained_centre, pd.Timestamp(ts[0]),
         pd.Timestamp(ts[-1]), step_seconds, len(ts), 0.0,
     )  # fmt: skip
     share = float(np.mean(np.nan_to_num(_combined(draft, ts, z)) >= ALERT_SCORE))
