@@ -19,6 +19,7 @@ from vigil.errors import VigilError
 
 if TYPE_CHECKING:
     from vigil.engine import Engine
+    from vigil.settings import Settings
 
 app = typer.Typer(
     help="Vigil: seasonal baselines, anomaly detection and alerts for your metrics.",
@@ -187,24 +188,37 @@ def evaluate(
     )
 
 
-def _engine_snapshot(url: str, held: str) -> str:
-    """Ask the engine that holds the data dir to write a snapshot; returns its path."""
+def _ask_engine(
+    settings: Settings, held: str, path: str, what: str, *, post: bool = False, timeout: float
+) -> dict:
+    """Ask the engine that holds the data dir, over its HTTP port; its JSON answer.
+
+    ``held`` is the lock error that sent us here; ``what`` ("write a snapshot") is how a
+    refusal is reported. Every failure is one line naming the cause.
+    """
     import json
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(url, data=b"", method="POST")
+    if not settings.http_port:
+        raise VigilError(f"{held}; its engine's HTTP port is off (http_port = 0)")
+    url = f"http://{settings.http_host}:{settings.http_port}{path}"
+    request = urllib.request.Request(url, data=b"" if post else None,
+                                     method="POST" if post else "GET")  # fmt: skip
     try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            return str(json.loads(response.read())["path"])
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.loads(response.read())
     except urllib.error.HTTPError as exc:
         try:
             reason = json.loads(exc.read()).get("error", exc.reason)
         except ValueError:
             reason = exc.reason
-        raise VigilError(f"{held}; its engine could not write a snapshot: {reason}") from None
-    except (OSError, ValueError, KeyError) as exc:
+        raise VigilError(f"{held}; its engine could not {what}: {reason}") from None
+    except (OSError, ValueError) as exc:
         raise VigilError(f"{held}; no engine answered at {url} ({exc})") from None
+    if not isinstance(answer, dict):
+        raise VigilError(f"{held}; the engine at {url} gave an answer Vigil cannot read")
+    return answer
 
 
 @app.command()
@@ -222,10 +236,9 @@ def snapshot(data_dir: DataDir = None) -> None:
     try:
         store = Store.open(settings.data_dir)
     except DataDirLockedError as exc:
-        if not settings.http_port:
-            raise VigilError(f"{exc}; its engine's HTTP port is off (http_port = 0)") from None
-        url = f"http://{settings.http_host}:{settings.http_port}/api/v1/snapshot"
-        path = _engine_snapshot(url, str(exc))
+        answer = _ask_engine(settings, str(exc), "/api/v1/snapshot", "write a snapshot",
+                             post=True, timeout=300)  # fmt: skip
+        path = str(answer.get("path"))
     else:
         try:
             path = str(write_snapshot(store, settings.snapshots_dir, utc_now()))
@@ -237,25 +250,6 @@ def snapshot(data_dir: DataDir = None) -> None:
 alerts_app = typer.Typer(help="Alerts: list them (acknowledging comes with the rules work).",
                          no_args_is_help=True)  # fmt: skip
 app.add_typer(alerts_app, name="alerts")
-
-
-def _engine_alerts(url: str, held: str) -> list[dict]:
-    """The alert list from the engine that holds the data dir, over its HTTP port."""
-    import json
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return list(json.loads(response.read())["alerts"])
-    except urllib.error.HTTPError as exc:
-        try:
-            reason = json.loads(exc.read()).get("error", exc.reason)
-        except ValueError:
-            reason = exc.reason
-        raise VigilError(f"{held}; its engine could not list alerts: {reason}") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise VigilError(f"{held}; no engine answered at {url} ({exc})") from None
 
 
 @alerts_app.command("list")
@@ -285,11 +279,10 @@ def alerts_list(
     try:
         store = Store.open(settings.data_dir)
     except DataDirLockedError as exc:
-        if not settings.http_port:
-            raise VigilError(f"{exc}; its engine's HTTP port is off (http_port = 0)") from None
         query = urlencode([("state", s) for s in states])
-        url = f"http://{settings.http_host}:{settings.http_port}/api/v1/alerts?{query}"
-        alerts = _engine_alerts(url, str(exc))
+        answer = _ask_engine(settings, str(exc), f"/api/v1/alerts?{query}", "list alerts",
+                             timeout=30)  # fmt: skip
+        alerts = list(answer.get("alerts", []))
     else:
         try:
             alerts = list_alerts(store, states)

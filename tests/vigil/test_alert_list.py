@@ -78,7 +78,7 @@ def test_a_bad_state_or_data_dir_is_one_clear_line(estate: Seeded, tmp_path: Pat
     assert missing.returncode == 2 and "no Vigil database" in missing.stderr
 
 
-def test_while_the_engine_runs_the_list_comes_from_its_http_port(estate: Seeded) -> None:
+def test_while_the_engine_runs_lists_and_snapshots_go_through_its_port(estate: Seeded) -> None:
     port = free_port()
     settings = load_settings(
         data_dir=estate.data_dir, demo_enabled=False, host_enabled=False,
@@ -93,5 +93,14 @@ def test_while_the_engine_runs_the_list_comes_from_its_http_port(estate: Seeded)
         assert refused.status_code == 400 and "unknown alert state x" in refused.json()["error"]
         off = vigil_alerts(estate.data_dir, port=0)
         assert off.returncode == 2 and "HTTP port is off" in off.stderr
+        snap = subprocess.run(
+            [sys.executable, "-m", "vigil", "snapshot", "--data-dir", str(estate.data_dir)],
+            env=os.environ | {"VIGIL_CONFIG": str(estate.data_dir.parent / "none.toml"),
+                              "VIGIL_HTTP_PORT": str(port), "VIGIL_HTTP_HOST": "127.0.0.1"},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert snap.returncode == 0, snap.stderr
+        written = Path(snap.stdout.strip().removeprefix("snapshot written to "))
+        assert written.is_dir() and (written / "alerts.parquet").exists()
     finally:
         engine.stop()
