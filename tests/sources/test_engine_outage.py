@@ -46,18 +46,24 @@ def _wait(check: Callable[[], bool], timeout: float, what: str) -> float:
     raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
 
 
+def one_query_config(path: Path, url: str) -> Path:
+    """A vigil.toml with one Prometheus source "prom" pulling ``up`` at one second, a few
+    minutes back."""
+    path.write_text(
+        "[[prometheus]]\n"
+        f'name = "prom"\nurl = "{url}"\n'
+        "step_seconds = 1\nlookback_days = 0.003\n"
+        "queries = [{ query = 'up' }]\n"
+    )
+    return path
+
+
 @pytest.fixture
 def engine_process(
     tmp_path: Path, node_exporter: NodeExporter
 ) -> Iterator[tuple[subprocess.Popen, PrometheusServer, str, Path]]:
     prometheus = scraping_prometheus(tmp_path / "prom", node_exporter, samples=5)
-    config = tmp_path / "vigil.toml"
-    config.write_text(
-        "[[prometheus]]\n"
-        f'name = "prom"\nurl = "{prometheus.url}"\n'
-        "step_seconds = 1\nlookback_days = 0.003\n"
-        "queries = [{ query = 'up' }]\n"
-    )
+    config = one_query_config(tmp_path / "vigil.toml", prometheus.url)
     port = free_port()
     env = {
         **os.environ,

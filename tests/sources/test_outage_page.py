@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import need_binary
 from tests.sources.conftest import scraping_prometheus
 from tests.sources.promserver import NodeExporter, free_port
-from tests.sources.test_engine_outage import PULL_SECONDS, _source_up
+from tests.sources.test_engine_outage import PULL_SECONDS, _source_up, one_query_config
 from tests.ui.test_browser import _chromium, _open, _process, _wait_for
 from vigil.i18n import t
 
@@ -38,13 +38,7 @@ def test_the_sources_page_turns_red_within_a_pull_interval_and_green_after(
 ) -> None:
     chromium = need_binary("chromium")
     prometheus = scraping_prometheus(tmp_path / "prom", node_exporter, samples=3)
-    config = tmp_path / "vigil.toml"
-    config.write_text(
-        "[[prometheus]]\n"
-        f'name = "prom"\nurl = "{prometheus.url}"\n'
-        "step_seconds = 1\nlookback_days = 0.003\n"
-        "queries = [{ query = 'up' }]\n"
-    )
+    config = one_query_config(tmp_path / "vigil.toml", prometheus.url)
     ui_port, http_port = free_port(), free_port()
     env = os.environ | {
         "VIGIL_CONFIG": str(config),
