@@ -26,7 +26,6 @@ hours before t, and rolling windows look back.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -34,6 +33,7 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.ensemble import IsolationForest
 
+from analytics.artifacts import pack, unpack
 from analytics.baseline import SeasonalBaseline, fit_baseline
 from analytics.features import detector_features
 from analytics.isolation import CalibratedForest, calibrate_forest, fit_forest
@@ -86,18 +86,11 @@ class DetectorModel:
         }
 
     def to_bytes(self) -> bytes:
-        return MAGIC + FORMAT_VERSION.to_bytes(2, "big") + pickle.dumps(self)
+        return pack(MAGIC, FORMAT_VERSION, self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DetectorModel:
-        if not data.startswith(MAGIC):
-            raise ValueError("not a Vigil detector artifact")
-        version = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 2], "big")
-        if version != FORMAT_VERSION:
-            raise ValueError(
-                f"detector artifact format {version}, this Vigil reads {FORMAT_VERSION}"
-            )
-        model = pickle.loads(data[len(MAGIC) + 2 :])
+        model = unpack(data, MAGIC, FORMAT_VERSION, "detector artifact")
         if not isinstance(model, cls):
             raise ValueError("artifact does not hold a detector")
         return model

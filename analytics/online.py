@@ -10,12 +10,12 @@ as one versioned artifact.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from analytics.artifacts import pack, unpack
 from analytics.baseline import LEVEL_WINDOW
 from analytics.detector import SUSTAINED_WINDOW, DetectorModel, fit_detector, score_series
 from analytics.features import ROLLING_WINDOW
@@ -101,17 +101,11 @@ class OnlineDetector:
 
     def to_bytes(self) -> bytes:
         """The model and its context, versioned: reload with :meth:`from_bytes`."""
-        payload = pickle.dumps((self.step_seconds, self._fitted()))
-        return STATE_MAGIC + STATE_VERSION.to_bytes(2, "big") + payload
+        return pack(STATE_MAGIC, STATE_VERSION, (self.step_seconds, self._fitted()))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> OnlineDetector:
-        if not data.startswith(STATE_MAGIC):
-            raise ValueError("not a Vigil online detector state")
-        version = int.from_bytes(data[len(STATE_MAGIC) : len(STATE_MAGIC) + 2], "big")
-        if version != STATE_VERSION:
-            raise ValueError(f"online state format {version}, this Vigil reads {STATE_VERSION}")
-        step_seconds, state = pickle.loads(data[len(STATE_MAGIC) + 2 :])
+        step_seconds, state = unpack(data, STATE_MAGIC, STATE_VERSION, "online detector state")
         if not isinstance(state, _State):
             raise ValueError("artifact does not hold an online detector state")
         detector = cls(step_seconds)
