@@ -26,9 +26,9 @@ DAY_SLOTS = 288
 WEEK_SLOTS = 7 * DAY_SLOTS
 MIN_ACF = 0.3
 # Loess jumps evaluate STL's smoothers every few points and interpolate between: about
-# twice as fast as the full fit at 14 days, with the same profile to within a small share
+# three times as fast as the full fit at 14 days, with the same profile to within a small share
 # of the residual's sigma (tests/analytics/test_detector.py checks it against the full fit).
-STL_JUMPS = {"trend_jump": 29, "low_pass_jump": 29, "seasonal_jump": 5}
+STL_JUMPS = {"trend_jump": 58, "low_pass_jump": 58, "seasonal_jump": 10}
 MIN_PERIOD_SLOTS = 12  # cycles shorter than an hour are noise to a 5-minute grid
 WEEKLY_MIN_SLOTS = 10 * DAY_SLOTS
 WEEKLY_MIN_EFFECT = 0.5
@@ -210,6 +210,14 @@ def _robust_sigma(values: np.ndarray) -> float:
 
 def fit_baseline(ts: np.ndarray, values: np.ndarray) -> SeasonalBaseline:
     """Fit on history (datetime64[ns] ts, float values, NaN allowed)."""
+    return fit_baseline_and_expected(ts, values)[0]
+
+
+def fit_baseline_and_expected(
+    ts: np.ndarray, values: np.ndarray
+) -> tuple[SeasonalBaseline, np.ndarray]:
+    """The fitted baseline and its expected value at each finite point of the history
+    (the fit computes it anyway; a detector fitted next needs it too)."""
     gridded = to_grid(ts, values)
     period, periods, profile = 0, (), np.zeros(0)
     if has_daily_cycle(gridded.to_numpy(float)):
@@ -236,9 +244,8 @@ def fit_baseline(ts: np.ndarray, values: np.ndarray) -> SeasonalBaseline:
     ts, values = ts[finite], values[finite]
     deseasonalised = values - draft.seasonal(ts)
     level = float(np.median(deseasonalised)) if deseasonalised.size else 0.0
-    residual = values - SeasonalBaseline(
-        period, periods, profile, level, np.ones(24), 0.0
-    ).expected(ts, values)
+    expected = draft.expected(ts, values)
+    residual = values - expected
     # The floor keeps a flat series from turning every wobble into an anomaly, and a sparse
     # one (mostly zeros, some bursts: its MAD is 0) from putting its bursts at z = 1e17.
     overall = _robust_sigma(residual)
@@ -247,7 +254,7 @@ def fit_baseline(ts: np.ndarray, values: np.ndarray) -> SeasonalBaseline:
     hourly = np.array([_robust_sigma(residual[hours == h]) for h in range(24)])
     hourly = np.where(np.isfinite(hourly) & (hourly > 0), hourly, overall)
     hourly = np.maximum(_smooth_circular(hourly), floor)
-    return SeasonalBaseline(period, periods, profile, level, hourly, floor)
+    return SeasonalBaseline(period, periods, profile, level, hourly, floor), expected
 
 
 def _smooth_circular(hourly: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ hours before t, and rolling windows look back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,13 +34,14 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.ensemble import IsolationForest
 
-from analytics.artifacts import pack, unpack
-from analytics.baseline import SeasonalBaseline, fit_baseline
+from analytics.artifacts import SharedParts, pack, unpack
+from analytics.baseline import SeasonalBaseline, fit_baseline_and_expected
 from analytics.features import detector_features
-from analytics.isolation import CalibratedForest, calibrate_forest, fit_forest
+from analytics.isolation import CalibratedForest, Calibration, calibrate_forest, fit_forest
 
 KIND = "seasonal_iforest"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the forest may be a shared part
+READABLE_VERSIONS = (1, 2)
 MAGIC = b"VIGILDET"
 BAND_K = 3.0  # lower/upper are expected ± BAND_K × scale (rules rescale to their own k)
 MIN_Z_CENTRE = 4.0
@@ -85,12 +87,16 @@ class DetectorModel:
             "training_alert_share": self.training_alert_share,
         }
 
-    def to_bytes(self) -> bytes:
-        return pack(MAGIC, FORMAT_VERSION, self)
+    def to_bytes(self, shared: SharedParts | None = None) -> bytes:
+        """The model as a versioned artifact. With ``shared``, its isolation forest is left
+        to ``shared`` (the refit job writes a pooled forest once, not once per series)."""
+        return pack(MAGIC, FORMAT_VERSION, self, shared)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> DetectorModel:
-        model = unpack(data, MAGIC, FORMAT_VERSION, "detector artifact")
+    def from_bytes(
+        cls, data: bytes, resolve: Callable[[str], object] | None = None
+    ) -> DetectorModel:
+        model = unpack(data, MAGIC, READABLE_VERSIONS, "detector artifact", resolve)
         if not isinstance(model, cls):
             raise ValueError("artifact does not hold a detector")
         return model
@@ -121,12 +127,14 @@ def _z_log_odds(z: np.ndarray, centre: float) -> np.ndarray:
 @dataclass(frozen=True)
 class BaselineFit:
     """A series' fit up to its forest: what the refit job computes first for every series,
-    before it fits one forest on their pooled ``sample`` rows."""
+    before it fits one forest on their pooled ``sample`` rows. ``z`` (the history's
+    residuals) travels along so the second step does not compute it again."""
 
     baseline: SeasonalBaseline
     z_centre: float
     sustained_centre: float
     sample: np.ndarray  # up to POOL_ROWS feature rows, drawn at random from the history
+    z: np.ndarray
 
 
 POOL_ROWS = 256
@@ -145,8 +153,8 @@ def _prepare(
     ts: np.ndarray, values: np.ndarray, step_seconds: int
 ) -> tuple[SeasonalBaseline, np.ndarray, np.ndarray, float, float]:
     """Baseline, residual z, features and the two evidence centres of a history."""
-    baseline = fit_baseline(ts, values)
-    _, _, z = _z(baseline, ts, values)
+    baseline, expected = fit_baseline_and_expected(ts, values)
+    z = (values - expected) / baseline.scale(ts)
     return (
         baseline, z, detector_features(ts, z), _centre(np.abs(z), MIN_Z_CENTRE),
         _centre(np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
@@ -163,11 +171,11 @@ def fit_baseline_part(
 ) -> BaselineFit:
     """The baseline, the evidence centres and a sample of feature rows for a pooled forest."""
     ts, values = _finite(ts, values)
-    baseline, _, features, z_centre, sustained_centre = _prepare(ts, values, step_seconds)
+    baseline, z, features, z_centre, sustained_centre = _prepare(ts, values, step_seconds)
     rng = np.random.default_rng(seed)
     take = np.sort(rng.choice(len(features), min(POOL_ROWS, len(features)), replace=False))
     sample = features[take] if _varied(features) else features[:0]
-    return BaselineFit(baseline, z_centre, sustained_centre, sample)
+    return BaselineFit(baseline, z_centre, sustained_centre, sample, z)
 
 
 def fit_detector(
@@ -188,20 +196,36 @@ def fit_detector(
     if prepared is None:
         baseline, z, features, z_centre, sustained_centre = _prepare(ts, values, step_seconds)
     else:
-        baseline, z_centre, sustained_centre = (
-            prepared.baseline, prepared.z_centre, prepared.sustained_centre,
+        baseline, z_centre, sustained_centre, z = (
+            prepared.baseline, prepared.z_centre, prepared.sustained_centre, prepared.z,
         )  # fmt: skip
-        _, _, z = _z(baseline, ts, values)
+        if len(z) != len(ts):
+            raise ValueError("prepared fit is of another history")
         features = detector_features(ts, z)
-    calibrated = None
+    calibration = None
     if _varied(features):
-        calibrated = fit_forest(features) if forest is None else calibrate_forest(forest, features)
-    draft = DetectorModel(
-        baseline, calibrated, z_centre, sustained_centre, pd.Timestamp(ts[0]),
-        pd.Timestamp(ts[-1]), step_seconds, len(ts), 0.0,
+        calibration = fit_forest(features) if forest is None else calibrate_forest(forest, features)
+    model = DetectorModel(
+        baseline, calibration.forest if calibration else None, z_centre, sustained_centre,
+        pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), step_seconds, len(ts), 0.0,
     )  # fmt: skip
-    share = float(np.mean(np.nan_to_num(_combined(draft, ts, z)) >= ALERT_SCORE))
-    return replace(draft, training_alert_share=share)
+    return replace(model, training_alert_share=_alert_share(model, ts, z, calibration))
+
+
+def _alert_share(
+    model: DetectorModel, ts: np.ndarray, z: np.ndarray, calibration: Calibration | None
+) -> float:
+    """How often the model alerts on its own history. With a forest, estimated on the rows
+    the forest was calibrated on (up to a few thousand, drawn at random): scoring every
+    row of two weeks again would double the cost of a fit for a figure that only needs
+    two digits."""
+    log_odds = _evidence_log_odds(model, ts, z)
+    if calibration is not None:
+        rows = calibration.rows
+        log_odds = np.fmax(log_odds[rows], calibration.log_odds)
+        z = z[rows]
+    score = np.where(np.isfinite(z), to_score(log_odds), np.nan)
+    return float(np.mean(np.nan_to_num(score) >= ALERT_SCORE))
 
 
 def _centre(evidence: np.ndarray, floor: float) -> float:
@@ -222,11 +246,16 @@ def _sustained(ts: np.ndarray, z: np.ndarray, step_seconds: int) -> np.ndarray:
     return series.rolling(window, min_periods=3).median().to_numpy()
 
 
-def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> np.ndarray:
-    log_odds = np.fmax(
+def _evidence_log_odds(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The baseline's two kinds of evidence, the point and the sustained residual."""
+    return np.fmax(
         _z_log_odds(z, model.z_centre),
         _z_log_odds(_sustained(ts, z, model.step_seconds), model.sustained_centre),
     )
+
+
+def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> np.ndarray:
+    log_odds = _evidence_log_odds(model, ts, z)
     if model.forest is not None and len(ts):
         log_odds = np.fmax(log_odds, model.forest.log_odds(detector_features(ts, z)))
     score = to_score(log_odds)
@@ -263,3 +292,8 @@ def score_series(
             "score": score,
         }
     )
+
+
+def shared_forests() -> SharedParts:
+    """Where :meth:`DetectorModel.to_bytes` leaves isolation forests to be stored once."""
+    return SharedParts((IsolationForest,))

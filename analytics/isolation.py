@@ -53,9 +53,9 @@ class CalibratedForest:
         return expit(self.log_odds(features))
 
 
-def fit_forest(features: np.ndarray, seed: int = 0) -> CalibratedForest:
+def fit_forest(features: np.ndarray, seed: int = 0) -> Calibration:
     """A forest of one series' own features, calibrated on them."""
-    return calibrate_forest(pooled_forest(_subsample(features, seed), seed), features, seed)
+    return calibrate_forest(pooled_forest(features, seed), features, seed)
 
 
 def pooled_forest(features: np.ndarray, seed: int = 0) -> IsolationForest:
@@ -63,21 +63,32 @@ def pooled_forest(features: np.ndarray, seed: int = 0) -> IsolationForest:
     in units of each series' own scale, so one forest can learn the estate's normal shapes
     and every series calibrates it to its own history (:func:`calibrate_forest`)."""
     forest = IsolationForest(n_estimators=N_TREES, max_samples=256, random_state=seed)
-    return forest.fit(_subsample(features, seed))
+    return forest.fit(features[training_rows(len(features), seed)])
 
 
-def calibrate_forest(
-    forest: IsolationForest, features: np.ndarray, seed: int = 0
-) -> CalibratedForest:
+@dataclass(frozen=True)
+class Calibration:
+    """A calibrated forest and the training rows it was calibrated on with their log-odds,
+    so a caller can estimate figures over the history without scoring every row again."""
+
+    forest: CalibratedForest
+    rows: np.ndarray
+    log_odds: np.ndarray
+
+
+def calibrate_forest(forest: IsolationForest, features: np.ndarray, seed: int = 0) -> Calibration:
     """Centre the logistic on the 99.9th percentile of this series' training anomalies."""
-    raw = -forest.score_samples(_subsample(features, seed))
+    rows = training_rows(len(features), seed)
+    raw = -forest.score_samples(features[rows])
     centre = float(np.quantile(raw, TAIL_QUANTILE))
     spread = centre - float(np.median(raw))
-    return CalibratedForest(forest, centre, max(spread / 4, 1e-3))
+    calibrated = CalibratedForest(forest, centre, max(spread / 4, 1e-3))
+    return Calibration(calibrated, rows, (raw - calibrated.centre) / calibrated.width)
 
 
-def _subsample(features: np.ndarray, seed: int) -> np.ndarray:
-    if len(features) <= MAX_TRAINING_ROWS:
-        return features
+def training_rows(rows: int, seed: int) -> np.ndarray:
+    """All rows, or ``MAX_TRAINING_ROWS`` of them at random (in order) for long histories."""
+    if rows <= MAX_TRAINING_ROWS:
+        return np.arange(rows)
     rng = np.random.default_rng(seed)
-    return features[rng.choice(len(features), MAX_TRAINING_ROWS, replace=False)]
+    return np.sort(rng.choice(rows, MAX_TRAINING_ROWS, replace=False))

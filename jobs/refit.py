@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,14 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.ensemble import IsolationForest
 
-from analytics.detector import BaselineFit, DetectorModel, fit_baseline_part, fit_detector
+from analytics.artifacts import SharedParts, shared_file_name
+from analytics.detector import (
+    BaselineFit,
+    DetectorModel,
+    fit_baseline_part,
+    fit_detector,
+    shared_forests,
+)
 from analytics.isolation import pooled_forest
 from vigil.clock import as_ns, utc_now
 from vigil.store import Store
@@ -106,47 +114,100 @@ def training_sets(
     ]
 
 
+SHARED_DIR = "shared"
+
+
 def _record(store: Store, models_dir: Path, outcomes: list[FitOutcome], now: pd.Timestamp) -> None:
+    """Write the artifacts, then every model row and the baselines in one transaction.
+
+    The pooled forest is the bulk of each model; it is written once, as a shared part,
+    and each artifact refers to it by content key.
+    """
+    if not outcomes:
+        return
     versions = dict(
         store.cursor.execute(
             "SELECT series_id, max(version) FROM models GROUP BY series_id"
         ).fetchall()
     )
+    ids = [r[0] for r in store.cursor.execute(
+        "SELECT nextval('model_id_seq') FROM range(?)", [len(outcomes)]
+    ).fetchall()]  # fmt: skip
+    shared = shared_forests()
+    paths: list[str | None] = []
+    for model_id, out in zip(ids, outcomes, strict=True):
+        if out.model is None:
+            paths.append(None)
+            continue
+        path = models_dir / str(out.series_id) / f"{model_id}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(out.model.to_bytes(shared))
+        paths.append(str(path))
+    _write_shared(models_dir / SHARED_DIR, shared)
+    rows = pd.DataFrame(
+        {
+            "model_id": ids,
+            "series_id": [o.series_id for o in outcomes],
+            "kind": [o.model.kind if o.model else "detector" for o in outcomes],
+            "version": [int(versions.get(o.series_id, 0)) + 1 for o in outcomes],
+            "status": ["ok" if o.model else "failed" for o in outcomes],
+            "trained_at": now,
+            "train_from": [o.model.train_from if o.model else pd.NaT for o in outcomes],
+            "train_to": [o.model.train_to if o.model else pd.NaT for o in outcomes],
+            "params": [json.dumps(o.model.params()) if o.model else None for o in outcomes],
+            "quality": [json.dumps(o.model.quality()) if o.model else None for o in outcomes],
+            "artifact_path": paths,
+            "error": [o.error for o in outcomes],
+        }
+    )
     with store.transaction() as cur:
-        for out in outcomes:
-            version = int(versions.get(out.series_id, 0)) + 1
-            model = out.model
-            row = cur.execute(
-                """
-                INSERT INTO models (series_id, kind, version, status, trained_at, train_from,
-                    train_to, params, quality, error)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING model_id
-                """,
-                [
-                    out.series_id,
-                    model.kind if model else "detector",
-                    version,
-                    "ok" if model else "failed",
-                    now.to_pydatetime(),
-                    model.train_from.to_pydatetime() if model else None,
-                    model.train_to.to_pydatetime() if model else None,
-                    json.dumps(model.params()) if model else None,
-                    json.dumps(model.quality()) if model else None,
-                    out.error,
-                ],
-            ).fetchall()[0]
-            if model is None:
-                continue
-            path = models_dir / str(out.series_id) / f"{row[0]}.bin"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(model.to_bytes())
-            cur.execute(
-                "UPDATE models SET artifact_path = ? WHERE model_id = ?", [str(path), row[0]]
-            )
-            cur.execute(
-                "INSERT OR REPLACE INTO baselines VALUES (?, ?, ?)",
-                [out.series_id, row[0], now.to_pydatetime()],
-            )
+        cur.register("fitted_models", rows)
+        cur.execute(
+            "INSERT INTO models (model_id, series_id, kind, version, status, trained_at, "
+            "train_from, train_to, params, quality, artifact_path, error) "
+            "SELECT model_id, series_id, kind, version, status, trained_at, train_from, "
+            "train_to, params, quality, artifact_path, error FROM fitted_models"
+        )
+        cur.execute(
+            "INSERT OR REPLACE INTO baselines SELECT series_id, model_id, trained_at "
+            "FROM fitted_models WHERE status = 'ok'"
+        )
+        cur.unregister("fitted_models")
+
+
+def _write_shared(directory: Path, shared: SharedParts) -> None:
+    """Each shared part once; a part already on disk has the same content (content key)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for key, blob in shared.blobs.items():
+        path = directory / shared_file_name(key)
+        if not path.exists():
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(blob)
+            partial.replace(path)
+
+
+class ModelReader:
+    """Loads model artifacts and the shared parts they refer to, each part once, so every
+    model fitted in one refit holds the very same forest object."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[Path, str], object] = {}
+
+    def load(self, artifact: Path) -> DetectorModel:
+        shared_dir = artifact.parent.parent / SHARED_DIR  # <models_dir>/<series>/<id>.bin
+
+        def resolve(key: str) -> object:
+            if (shared_dir, key) not in self._parts:
+                part = shared_dir / shared_file_name(key)
+                if not part.exists():
+                    raise FileNotFoundError(
+                        f"model artifact {artifact} needs {part}, which is missing; "
+                        "a refit writes the models again"
+                    )
+                self._parts[(shared_dir, key)] = pickle.loads(part.read_bytes())
+            return self._parts[(shared_dir, key)]
+
+        return DetectorModel.from_bytes(artifact.read_bytes(), resolve)
 
 
 def refit_all(

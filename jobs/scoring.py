@@ -23,7 +23,7 @@ from joblib import Parallel, delayed
 from analytics.batch_scoring import BatchScorer
 from analytics.detector import DetectorModel, score_series
 from analytics.online import context_span
-from jobs.refit import training_sets
+from jobs.refit import ModelReader, training_sets
 from vigil.clock import as_ns
 from vigil.store import Store
 
@@ -47,6 +47,7 @@ class ModelCache:
     def __init__(self) -> None:
         self._models: dict[int, DetectorModel] = {}
         self._model_ids: dict[int, int] = {}
+        self._reader = ModelReader()
         self._lock = threading.Lock()
         self.live: _Live | None = None
 
@@ -61,7 +62,7 @@ class ModelCache:
             self._model_ids = {int(series_id): int(model_id) for series_id, model_id, _ in rows}
             for series_id, model_id, path in rows:
                 if model_id not in self._models:
-                    self._models[model_id] = DetectorModel.from_bytes(Path(path).read_bytes())
+                    self._models[model_id] = self._reader.load(Path(path))
                 out[int(series_id)] = self._models[model_id]
         return out
 

@@ -124,7 +124,7 @@ def test_a_point_that_does_not_move_forward_is_refused_and_changes_nothing(estat
     scorer = BatchScorer.from_context(models[:2], contexts)
     ts0, values0 = series[0]
     before = scorer.last_ts.copy()
-    with pytest.raises(ValueError, match="row 1: point at .* is not newer"):
+    with pytest.raises(ValueError, match=r"row 1: point at .* is not newer"):
         scorer.update(
             np.array([0, 1]), np.array([ts0[HISTORY], series[1][0][HISTORY - 1]]),
             np.array([values0[HISTORY], 1.0]),

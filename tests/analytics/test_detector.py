@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import pickle
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.detector import DetectorModel, fit_detector, score_series
+from analytics.detector import DetectorModel, fit_detector, score_series, shared_forests
 
 DAY = 1440
 
@@ -144,6 +147,25 @@ def test_artifact_round_trip_and_refuses_foreign_bytes(fitted: tuple) -> None:
     newer = model.to_bytes()[:8] + (99).to_bytes(2, "big") + model.to_bytes()[10:]
     with pytest.raises(ValueError, match="format 99"):
         DetectorModel.from_bytes(newer)
+    first_format = model.to_bytes()[:8] + (1).to_bytes(2, "big") + model.to_bytes()[10:]
+    assert DetectorModel.from_bytes(first_format).params() == model.params()
+
+
+def test_a_forest_shared_by_many_models_is_packed_once(fitted: tuple) -> None:
+    model, ts, values = fitted
+    shared = shared_forests()
+    twin = replace(model, z_centre=model.z_centre + 1)  # another series, the same forest
+    blobs = [m.to_bytes(shared) for m in (model, twin)]
+    assert len(shared.blobs) == 1
+    part = next(iter(shared.blobs.values()))
+    assert all(len(b) < len(part) / 4 for b in blobs)  # the forest is the bulk, kept once
+    forest = pickle.loads(part)
+    loaded = [DetectorModel.from_bytes(b, lambda key: forest) for b in blobs]
+    assert loaded[0].forest.forest is loaded[1].forest.forest
+    window = ts[-200:], values[-200:]
+    pd.testing.assert_frame_equal(score_series(model, *window), score_series(loaded[0], *window))
+    with pytest.raises(ValueError, match=r"refers to shared part [0-9a-f]{32}; none was given"):
+        DetectorModel.from_bytes(blobs[0])
 
 
 def test_quality_reports_how_often_history_would_have_alerted(fitted: tuple) -> None:

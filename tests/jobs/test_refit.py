@@ -11,7 +11,7 @@ import pytest
 
 import jobs.refit
 from analytics.detector import DetectorModel
-from jobs.refit import refit_all
+from jobs.refit import ModelReader, refit_all
 from vigil.ingest import ingest
 from vigil.sources.base import PullResult
 from vigil.sources.demo_source import DemoSource
@@ -47,7 +47,7 @@ def test_every_series_gets_a_model_with_window_params_and_quality(
     assert row["status"] == "ok" and row["version"] == 1
     assert row["train_from"] >= NOW - pd.Timedelta(days=2) and row["train_to"] <= NOW
     assert json.loads(row["quality"])["training_points"] > 2000
-    model = DetectorModel.from_bytes(Path(row["artifact_path"]).read_bytes())
+    model = ModelReader().load(Path(row["artifact_path"]))
     assert model.params() == json.loads(row["params"])
 
 
@@ -78,3 +78,19 @@ def test_a_failed_fit_keeps_the_previous_model_and_is_reported(
     assert after[1] == before[1]  # evaluation keeps using the last good model
     assert all(after[s] != before[s] for s in after if s != 1)
     assert estate.one("SELECT max(version) FROM models WHERE series_id = 2") == 2
+
+
+def test_the_pooled_forest_is_stored_once_and_loaded_once(estate: Store, tmp_path: Path) -> None:
+    refit_all(estate, tmp_path, training_days=2, step_seconds=60, now=NOW, n_jobs=1)
+    parts = list((tmp_path / "shared").iterdir())
+    assert len(parts) == 1
+    paths = [Path(p) for (p,) in estate.cursor.execute(
+        "SELECT artifact_path FROM models WHERE status = 'ok'"
+    ).fetchall()]  # fmt: skip
+    assert all(p.stat().st_size < parts[0].stat().st_size / 4 for p in paths)
+    reader = ModelReader()
+    forests = {id(reader.load(p).forest.forest) for p in paths}
+    assert len(forests) == 1  # one object: the batch scorer walks it once per tick
+    parts[0].unlink()
+    with pytest.raises(FileNotFoundError, match=r"needs .*part, which is missing"):
+        ModelReader().load(paths[0])
