@@ -60,6 +60,9 @@ class ModelCache:
         out: dict[int, DetectorModel] = {}
         with self._lock:
             self._model_ids = {int(series_id): int(model_id) for series_id, model_id, _ in rows}
+            current = set(self._model_ids.values())
+            for stale in set(self._models) - current:  # replaced by a refit: never used again
+                del self._models[stale]
             for series_id, model_id, path in rows:
                 if model_id not in self._models:
                     self._models[model_id] = self._reader.load(Path(path))

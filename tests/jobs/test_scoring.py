@@ -107,3 +107,4 @@ def test_a_refit_replaces_the_live_scorer(fitted: Store, tmp_path: Path) -> None
     score_window(fitted, cache, NOW + pd.Timedelta(minutes=2), NOW + pd.Timedelta(minutes=4))
     assert cache.live is not first and cache.live.model_ids == cache.model_ids()
     assert set(cache.live.model_ids.values()).isdisjoint(first.model_ids.values())
+    assert set(cache._models) == set(cache.model_ids().values())  # replaced models let go
