@@ -20,6 +20,7 @@ _TOKEN = re.compile(
     r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
     |(?P<num>[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|[iI]nf|NaN))
     |(?P<op>=~|!~|!=|==|>=|<=|[=><{}(),\[\]])
+    |(?P<arith>[*/%^])
     |(?P<ident>[a-zA-Z_:][a-zA-Z0-9_:.]*))""",
     re.VERBOSE,
 )
@@ -60,6 +61,7 @@ def _unsupported(tokens: list[tuple[str, str]]) -> None:
         calls = kind == "ident" and i + 1 < len(tokens) and tokens[i + 1][1] == "("
         if (
             text == "["
+            or kind == "arith"
             or (kind == "ident" and text in _AGGREGATIONS)
             or (calls and text != "absent")
         ):

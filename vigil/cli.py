@@ -317,3 +317,98 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         sys.exit(130)
+
+
+rules_app = typer.Typer(help="Alerting rules: import and export Prometheus rule files.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("import")
+def rules_import(
+    file: Annotated[Path, typer.Argument(help="A Prometheus (or Vigil) rule file.")],
+    data_dir: DataDir = None,
+    author: Annotated[
+        str | None, typer.Option("--author", help="Recorded on each new version (default: you).")
+    ] = None,
+) -> None:
+    """Import the alerting rules of a rule file; a changed rule becomes a new version.
+
+    Rules Vigil cannot evaluate (recording rules, aggregations, functions) are listed, not
+    imported. A file that is not a rule file changes nothing.
+    """
+    import getpass
+
+    from analytics.rules import RuleValidationError
+    from vigil.errors import DataDirLockedError
+    from vigil.rules_store import import_rules
+    from vigil.settings import load_settings
+    from vigil.store import Store
+
+    text = _read_text_file(file, "rule file")
+    settings = load_settings(data_dir=data_dir)
+    try:
+        store = Store.open(settings.data_dir)
+    except DataDirLockedError as exc:
+        raise VigilError(f"{exc}; stop it to import rules from the command line") from None
+    try:
+        summary = import_rules(store, text, author or getpass.getuser())
+    except RuleValidationError as exc:
+        raise VigilError(f"{file}: {exc}; nothing was imported") from None
+    finally:
+        store.close()
+    print(f"{len(summary.added)} added, {len(summary.updated)} updated, "
+          f"{len(summary.unchanged)} unchanged, {len(summary.skipped)} not imported")  # fmt: skip
+    for skipped in summary.skipped:
+        where = f"line {skipped.line}: " if skipped.line else ""
+        print(f"  not imported: {skipped.name} ({where}{skipped.reason})")
+
+
+@rules_app.command("export")
+def rules_export(
+    data_dir: DataDir = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: standard output).")
+    ] = None,
+) -> None:
+    """Export every rule as a Prometheus rule file (promtool check rules accepts it); works
+    while the engine runs, too."""
+    from vigil.errors import DataDirLockedError
+    from vigil.rules_store import export_rules
+    from vigil.settings import load_settings
+    from vigil.store import Store
+
+    settings = load_settings(data_dir=data_dir)
+    if not settings.db_path.exists():
+        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
+    try:
+        store = Store.open(settings.data_dir)
+    except DataDirLockedError as exc:
+        text = str(_ask_engine(settings, str(exc), "/api/v1/rules", "export rules",
+                               timeout=30).get("file", ""))  # fmt: skip
+    else:
+        try:
+            text = export_rules(store)
+        finally:
+            store.close()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    print(f"rules written to {out}")
+
+
+MAX_RULE_FILE_BYTES = 5 * 2**20
+
+
+def _read_text_file(path: Path, what: str) -> str:
+    """A UTF-8 text file of reasonable size, or one line saying what is wrong with it."""
+    if not path.is_file():
+        raise VigilError(f"{what} {path} does not exist or is not a file")
+    if path.stat().st_size > MAX_RULE_FILE_BYTES:
+        raise VigilError(f"{what} {path} is larger than {MAX_RULE_FILE_BYTES // 2**20} MiB")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise VigilError(message) from None

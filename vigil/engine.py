@@ -30,7 +30,7 @@ from vigil.alert_list import list_alerts
 from vigil.clock import utc_now
 from vigil.errors import BusyError
 from vigil.http import HttpServer, start_http_server
-from vigil.rules_store import seed_default_rules
+from vigil.rules_store import export_rules, seed_default_rules
 from vigil.settings import Settings, load_settings
 from vigil.sources.registry import build_sources
 from vigil.store import Store
@@ -79,6 +79,7 @@ class Engine:
                 health=self.status,
                 snapshot=lambda: str(self.snapshot()),
                 alerts=lambda states: list_alerts(self.store, states),
+                rules=lambda: export_rules(self.store),
             )
         except OSError as exc:
             log.warning("engine HTTP port not started: %s", exc)

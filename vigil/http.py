@@ -43,6 +43,7 @@ MetricsFn = Callable[[str], tuple[bytes, str]]
 HealthFn = Callable[[], HealthStatus]
 SnapshotFn = Callable[[], "str | PathLike[str]"]
 AlertsFn = Callable[[list[str]], list[dict[str, Any]]]
+RulesFn = Callable[[], str]
 
 
 class _Server(ThreadingHTTPServer):
@@ -56,11 +57,13 @@ class _Server(ThreadingHTTPServer):
         health: HealthFn,
         snapshot: SnapshotFn | None,
         alerts: AlertsFn | None = None,
+        rules: RulesFn | None = None,
     ) -> None:
         self.metrics = metrics
         self.health = health
         self.snapshot = snapshot
         self.alerts = alerts
+        self.rules = rules
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
 
@@ -74,6 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
         "/healthz": ("GET", "HEAD"),
         "/api/v1/snapshot": ("POST",),
         "/api/v1/alerts": ("GET",),
+        "/api/v1/rules": ("GET",),
     }
 
     def do_GET(self) -> None:
@@ -105,6 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._health()
             elif path == "/api/v1/alerts":
                 self._alerts()
+            elif path == "/api/v1/rules":
+                self._rules()
             else:
                 self._snapshot()
         except Exception as exc:
@@ -156,6 +162,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
             return
         self._json(HTTPStatus.OK, {"alerts": alerts})
+
+    def _rules(self) -> None:
+        """Every rule as a Prometheus rule file (``vigil.rules_store.export_rules``)."""
+        if self.server.rules is None:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "rules are not served here"})
+            return
+        self._json(HTTPStatus.OK, {"file": self.server.rules()})
 
     def _drain_body(self) -> None:
         """Read any request body so the connection stays in a clean state."""
@@ -241,17 +254,18 @@ def start_http_server(
     health: HealthFn,
     snapshot: SnapshotFn | None = None,
     alerts: AlertsFn | None = None,
+    rules: RulesFn | None = None,
 ) -> HttpServer:
     """Serve on ``host:port`` in a daemon thread (``port`` 0 picks a free port).
 
     ``metrics(accept_header)`` returns the body and content type (``vigil.metrics.render``);
     ``health()`` returns something with ``phase`` and ``message`` (the engine's status);
     ``snapshot()`` writes a snapshot and returns its path; ``alerts(states)`` lists alerts
-    (``vigil.alert_list.list_alerts``). Raises ``OSError`` when the
-    address cannot be bound, e.g. the port is taken.
+    (``vigil.alert_list.list_alerts``); ``rules()`` exports the rule file. Raises
+    ``OSError`` when the address cannot be bound, e.g. the port is taken.
     """
     try:
-        server = _Server((host, port), metrics, health, snapshot, alerts)
+        server = _Server((host, port), metrics, health, snapshot, alerts, rules)
     except OSError as exc:
         raise OSError(
             exc.errno,

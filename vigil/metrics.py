@@ -13,7 +13,9 @@ engines) registers nothing globally and never clashes.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -23,6 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
+from vigil.clock import utc_now
 from vigil.store import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,13 @@ ENGINE_PHASES = (
     "failed",
 )
 ALERT_STATES = ("pending", "firing")
+DETECTOR_FRESHNESS = pd.Timedelta(minutes=10)
+DETECTOR_SERIES = {
+    "vigil_anomaly_score": "Newest anomaly score in [0, 1] of each series Vigil models.",
+    "vigil_baseline_lower": "Lower edge of each series' baseline band (expected - 3 scales).",
+    "vigil_baseline_upper": "Upper edge of each series' baseline band (expected + 3 scales).",
+    "vigil_series_value": "The value the newest anomaly score was computed for.",
+}
 
 PhaseFn = Callable[[], str]
 
@@ -107,6 +117,7 @@ class StoreCollector:
             "vigil_job_last_success_timestamp_seconds",
             "vigil_engine_phase",
             "vigil_scrape_error",
+            *DETECTOR_SERIES,
         )
         return [GaugeMetricFamily(name, name) for name in names]
 
@@ -148,6 +159,7 @@ class StoreCollector:
             self._series(),
             self._newest_sample(),
             self._jobs(),
+            *self._detector_series(),
         ]
 
     def _alerts(self) -> GaugeMetricFamily:
@@ -231,6 +243,40 @@ class StoreCollector:
             if ended_at is not None:
                 family.add_metric([job], _epoch_seconds(ended_at))
         return family
+
+    def _detector_series(self) -> list[Metric]:
+        """Each series' newest detector output of the last ``DETECTOR_FRESHNESS``, with the
+        series' labels and its metric name as ``metric``: what rules exported by Vigil
+        (``analytics.rule_files``) evaluate in a Prometheus that scrapes the engine."""
+        since = (utc_now() - DETECTOR_FRESHNESS).to_pydatetime()
+        rows = self.store.cursor.execute(
+            """
+            WITH newest AS (
+                SELECT series_id, max(ts) AS ts FROM scores WHERE ts >= ? GROUP BY series_id
+            )
+            SELECT s.metric, s.labels, c.score, c.lower, c.upper, v.value
+            FROM newest n JOIN scores c USING (series_id, ts)
+            JOIN series s USING (series_id)
+            LEFT JOIN samples v ON v.series_id = n.series_id AND v.ts = n.ts
+            ORDER BY s.series_id
+            """,
+            [since],
+        ).fetchall()
+        families = {
+            name: Metric(name, help_text, "gauge") for name, help_text in DETECTOR_SERIES.items()
+        }
+        for metric, labels_text, score, lower, upper, value in rows:
+            labels = {**_renamed(json.loads(labels_text)), "metric": str(metric)}
+            for name, number in zip(DETECTOR_SERIES, (score, lower, upper, value), strict=True):
+                if number is not None and math.isfinite(number):
+                    families[name].add_sample(name, labels, float(number))
+        return list(families.values())
+
+
+def _renamed(labels: dict[str, str]) -> dict[str, str]:
+    """A series' own ``metric`` label becomes ``exported_metric``, as Prometheus renames a
+    clashing target label."""
+    return {("exported_metric" if k == "metric" else k): str(v) for k, v in labels.items()}
 
 
 def _scrape_error(value: int) -> GaugeMetricFamily:

@@ -1,17 +1,22 @@
-"""Rules in the database: seeding the default pack, and reading the enabled rules.
+"""Rules in the database: seeding the default pack, reading the enabled rules, importing
+and exporting rule files.
 
-Each rule is stored as the YAML mapping it was written as (JSON in ``rules.spec``) and
-parsed by :func:`analytics.rules.load_rules`, so the stored form and the file format
-never drift apart. Every change is a new row in ``rule_versions``.
+Each rule is stored as the YAML mapping it was written as (JSON in ``rules.spec``), with
+its group and its place in the file, and parsed by :func:`analytics.rules.load_rules`, so
+the stored form and the file format never drift apart. Every change is a new row in
+``rule_versions`` with its author and a diff against the version before.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+from dataclasses import dataclass
 from importlib import resources
 
 import yaml
 
+from analytics.rule_files import RuleEntry, Skipped, export_rule_file, import_rule_file
 from analytics.rules import Rule, load_rules
 from vigil.clock import utc_now
 from vigil.store import Store
@@ -34,11 +39,13 @@ def seed_default_rules(store: Store) -> int:
     specs = [spec for group in yaml.safe_load(text)["groups"] for spec in group["rules"]]
     now = utc_now().to_pydatetime()
     with store.transaction() as cur:
-        for rule, spec in zip(rules, specs, strict=True):
+        for position, (rule, spec) in enumerate(zip(rules, specs, strict=True)):
             body = json.dumps(spec, ensure_ascii=False)
             cur.execute(
-                "INSERT INTO rules VALUES (?, ?, TRUE, ?, ?, 1, ?, 'system')",
-                [rule.name, rule.kind, rule.severity, body, now],
+                "INSERT INTO rules (rule_id, kind, enabled, severity, spec, current_version, "
+                "updated_at, updated_by, rule_group, position) "
+                "VALUES (?, ?, TRUE, ?, ?, 1, ?, 'system', ?, ?)",
+                [rule.name, rule.kind, rule.severity, body, now, rule.group, position],
             )
             cur.execute(
                 "INSERT INTO rule_versions VALUES (?, 1, ?, 'system', ?, NULL)",
@@ -52,3 +59,80 @@ def enabled_rules(store: Store) -> list[Rule]:
     if not rows:
         return []
     return load_rules(_rule_file([json.loads(spec) for (spec,) in rows]))
+
+
+def rule_entries(store: Store) -> list[RuleEntry]:
+    """Every stored rule, enabled or not, in file order (groups by their first rule)."""
+    rows = store.cursor.execute(
+        "SELECT rule_group, spec FROM ("
+        "  SELECT *, min(position) OVER (PARTITION BY rule_group) AS group_position FROM rules"
+        ") ORDER BY group_position, rule_group, position, rule_id"
+    ).fetchall()
+    return [RuleEntry(group, json.loads(spec)) for group, spec in rows]
+
+
+def export_rules(store: Store) -> str:
+    """All rules as a Prometheus rule file (see :mod:`analytics.rule_files`)."""
+    return export_rule_file(rule_entries(store))
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    skipped: list[Skipped]
+
+
+def spec_yaml(spec: dict) -> str:
+    return yaml.safe_dump(spec, allow_unicode=True, sort_keys=False, width=100)
+
+
+def import_rules(store: Store, text: str, author: str) -> ImportSummary:
+    """Save the rules of a rule file: new ones at version 1, changed ones as a new version
+    with a diff, identical ones untouched; what Vigil cannot evaluate is reported in
+    ``skipped``. RuleValidationError (and nothing saved) if the file is not a rule file."""
+    parsed = import_rule_file(text)
+    current = {
+        rule_id: (group, json.loads(spec), int(version))
+        for rule_id, group, spec, version in store.cursor.execute(
+            "SELECT rule_id, rule_group, spec, current_version FROM rules"
+        ).fetchall()
+    }
+    start = int(store.one("SELECT coalesce(max(position) + 1, 0) FROM rules") or 0)
+    now = utc_now().to_pydatetime()
+    added, updated, unchanged = [], [], []
+    with store.transaction() as cur:
+        for offset, entry in enumerate(parsed.entries):
+            rule = load_rules(yaml.safe_dump({"groups": [{"name": entry.group,
+                                                          "rules": [entry.spec]}]}))[0]  # fmt: skip
+            body = json.dumps(entry.spec, ensure_ascii=False)
+            before = current.get(entry.name)
+            if before is not None and before[:2] == (entry.group, entry.spec):
+                unchanged.append(entry.name)
+                continue
+            version = 1 if before is None else before[2] + 1
+            diff = None if before is None else _diff(before[1], entry.spec, version)
+            cur.execute(
+                "INSERT OR REPLACE INTO rules (rule_id, kind, enabled, severity, spec, "
+                "current_version, updated_at, updated_by, rule_group, position) "
+                "VALUES (?, ?, coalesce((SELECT enabled FROM rules WHERE rule_id = ?), TRUE), "
+                "?, ?, ?, ?, ?, ?, coalesce((SELECT position FROM rules WHERE rule_id = ?), ?))",
+                [entry.name, rule.kind, entry.name, rule.severity, body, version, now, author,
+                 entry.group, entry.name, start + offset],
+            )  # fmt: skip
+            cur.execute(
+                "INSERT INTO rule_versions VALUES (?, ?, ?, ?, ?, ?)",
+                [entry.name, version, body, author, now, diff],
+            )
+            (added if before is None else updated).append(entry.name)
+    return ImportSummary(added, updated, unchanged, parsed.skipped)
+
+
+def _diff(before: dict, after: dict, version: int) -> str:
+    return "".join(
+        difflib.unified_diff(
+            spec_yaml(before).splitlines(keepends=True), spec_yaml(after).splitlines(keepends=True),
+            f"version {version - 1}", f"version {version}",
+        )
+    )  # fmt: skip

@@ -41,7 +41,8 @@ def _write(store: Store, values: np.ndarray) -> Store:
     )  # fmt: skip
     ingest(store, "file", PullResult(samples, catalog))
     store.execute(
-        "INSERT INTO rules VALUES ('QueueDeep', 'threshold', TRUE, 'critical', ?, 1, ?, 'test')",
+        "INSERT INTO rules (rule_id, kind, enabled, severity, spec, current_version, updated_at, "
+        "updated_by) VALUES ('QueueDeep', 'threshold', TRUE, 'critical', ?, 1, ?, 'test')",
         [json.dumps(RULE), T0.to_pydatetime()],
     )
     return store

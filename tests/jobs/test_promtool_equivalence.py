@@ -63,7 +63,8 @@ def _vigil_firing(store: Store, case: dict, left_closed: bool) -> dict[int, list
     ingest(store, "file", PullResult(pd.concat(rows), pd.DataFrame(catalog)))
     rule = case["rule"]
     store.execute(
-        "INSERT INTO rules VALUES (?, 'threshold', TRUE, ?, ?, 1, ?, 'test')",
+        "INSERT INTO rules (rule_id, kind, enabled, severity, spec, current_version, updated_at, "
+        "updated_by) VALUES (?, 'threshold', TRUE, ?, ?, 1, ?, 'test')",
         [rule["alert"], rule["labels"]["severity"], json.dumps(rule), T0.to_pydatetime()],
     )
     end = T0 + pd.Timedelta(minutes=MINUTES - 1)

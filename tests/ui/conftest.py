@@ -87,7 +87,8 @@ def _alert(store: Store, alert_id: str, sid: int, service: str, **fields: object
 def seed_rule(store: Store) -> None:
     """One rule row, so the engine does not install the default pack into a test store."""
     store.execute(
-        "INSERT INTO rules VALUES ('test-rule', 'threshold', TRUE, 'warning', '{}', 1, ?, 'test')",
+        "INSERT INTO rules (rule_id, kind, enabled, severity, spec, current_version, updated_at, "
+        "updated_by) VALUES ('test-rule', 'threshold', TRUE, 'warning', '{}', 1, ?, 'test')",
         [utc_now().to_pydatetime()],
     )
 

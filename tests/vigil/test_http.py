@@ -130,7 +130,9 @@ def test_unknown_paths_are_404_and_wrong_methods_405(serve: Callable[..., HttpSe
     server = serve(snapshot=lambda: "x")
     assert request(server, "/")[0] == 404
     assert request(server, "/metrics/extra")[0] == 404
-    assert request(server, "/api/v1/rules", "POST")[0] == 404
+    assert request(server, "/api/v1/silences", "POST")[0] == 404
+    assert request(server, "/api/v1/rules", "POST")[0] == 405  # rules are read-only here
+    assert request(server, "/api/v1/rules")[0] == 404  # and served only when configured
     assert request(server, "/api/v1/alerts", "POST")[0] == 405
     assert request(server, "/api/v1/snapshot")[0] == 405  # a GET must not write snapshots
     assert request(server, "/metrics", "POST")[0] == 405

@@ -15,6 +15,7 @@ from jobs.evaluate import evaluate_window
 from jobs.runs import recorded_run
 from jobs.scoring import ModelCache
 from vigil import metrics
+from vigil.clock import utc_now
 from vigil.http import HttpServer, start_http_server
 from vigil.ingest import ingest
 from vigil.sources.base import PullResult
@@ -248,3 +249,33 @@ def test_a_newer_binding_survives_the_older_one_unbinding(store: Store, tmp_path
 def test_nothing_is_registered_in_the_global_registry() -> None:
     global_names = {m.name for m in prometheus_client.REGISTRY.collect()}
     assert not any(name.startswith("vigil_") for name in global_names)
+
+
+def test_fresh_detector_output_is_exposed_with_each_series_labels(
+    store: Store, served: HttpServer
+) -> None:
+    now = utc_now().floor("min")
+    keys = ['api_latency{instance="a"}', 'api_latency{instance="b"}']
+    catalog = pd.DataFrame(
+        {"series_key": keys, "metric": "api_latency",
+         "labels": [{"instance": "a", "metric": "clash"}, {"instance": "b"}],
+         "unit": None, "service": None, "host": None}
+    )  # fmt: skip
+    samples = pd.DataFrame(
+        {"series_key": [keys[0], keys[0], keys[1]],
+         "ts": [now - pd.Timedelta(minutes=1), now, now - pd.Timedelta(hours=1)],
+         "value": [1.0, 2.5, 9.0]}
+    )  # fmt: skip
+    ingest(store, "test", PullResult(samples, catalog))
+    store.execute(
+        "INSERT INTO scores SELECT series_id, ts, 1.0, 0.5, 1.5, CASE WHEN value > 2 THEN 0.97 "
+        "ELSE 0.1 END FROM samples"
+    )
+    got = scrape(served)
+    labels = {"instance": "a", "exported_metric": "clash", "metric": "api_latency"}
+    assert value(got, "vigil_anomaly_score", **labels) == 0.97  # the newest, not the older
+    assert value(got, "vigil_baseline_lower", **labels) == 0.5
+    assert value(got, "vigil_baseline_upper", **labels) == 1.5
+    assert value(got, "vigil_series_value", **labels) == 2.5
+    stale = [k for k in got if dict(k[1]).get("instance") == "b"]
+    assert stale == []  # an hour old: a rule must not evaluate it as current
