@@ -21,6 +21,7 @@ from bench.nab.corpus import (
     write_result,
 )
 from bench.nab.detectors import GAUSSIAN_STEP, GAUSSIAN_WINDOW, in_order, windowed_gaussian
+from bench.nab.published import subset_score
 from bench.nab.scoring import (
     MAX_TP,
     Cost,
@@ -190,3 +191,17 @@ def test_result_files_use_nabs_layout_and_read_back(tmp_path: Path) -> None:
     assert written.columns.tolist() == ["timestamp", "value", "anomaly_score", "label"]
     assert written["label"].sum() == 10
     np.testing.assert_allclose(read_result_scores(tmp_path / "out", "vigil", data_file), scores)
+
+
+def test_published_scores_are_summed_over_the_subset_and_normalised() -> None:
+    scores = pd.DataFrame(
+        {"Detector": "x", "Profile": "standard", "File": ["a.csv", "b.csv", "c.csv"],
+         "Score": [1.5, -1.0, 10.0]}
+    )  # fmt: skip
+    windows = {"a.csv": [["t0", "t1"], ["t2", "t3"]], "b.csv": [["t0", "t1"]]}
+    cost = {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.11}
+    # raw 0.5 over three windows: null -3, perfect 3 → 100 · 3.5 / 6
+    assert subset_score(scores, windows, cost) == pytest.approx(100 * 3.5 / 6)
+    assert subset_score(scores, windows, {**cost, "fnWeight": 2.0}) == pytest.approx(100 * 6.5 / 9)
+    with pytest.raises(ValueError, match="no published score for"):
+        subset_score(scores, {**windows, "d.csv": []}, cost)
