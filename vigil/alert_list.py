@@ -14,7 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.silences import InhibitRule, inhibited_by, silenced_by
+from vigil.clock import utc_now
 from vigil.errors import VigilError
+from vigil.silences_store import load_silences
 from vigil.store import Store
 
 ALERT_STATES = ("pending", "firing", "resolved")
@@ -41,15 +44,40 @@ def _time(value: Any) -> str | None:
     return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def list_alerts(store: Store, states: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Alerts in ``states`` (all when empty), most recently active first."""
+def list_alerts(
+    store: Store, states: Sequence[str] = (), inhibit_rules: Sequence[InhibitRule] = ()
+) -> list[dict[str, Any]]:
+    """Alerts in ``states`` (all when empty), most recently active first. Pending and firing
+    ones say which active silences mute them (``silenced_by``) and which firing alerts
+    inhibit them under ``inhibit_rules`` (``inhibited_by``, their alert ids)."""
     wanted = check_states(states)
     frame = store.df(
         f"SELECT {', '.join(FIELDS)} FROM alerts "
-        "WHERE len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], state) "
-        "ORDER BY coalesce(resolved_at, last_eval_at) DESC, active_at DESC, alert_id",
-        [wanted, wanted],
+        "ORDER BY coalesce(resolved_at, last_eval_at) DESC, active_at DESC, alert_id"
     )
+    records = _records(frame)
+    _mark_muted(store, records, inhibit_rules)
+    return [r for r in records if not wanted or r["state"] in wanted]
+
+
+def _mark_muted(
+    store: Store, records: list[dict[str, Any]], inhibit_rules: Sequence[InhibitRule]
+) -> None:
+    now = utc_now()
+    silences = load_silences(store)
+    active = [r for r in records if r["state"] in ("pending", "firing")]
+    sources = inhibited_by(
+        [r["labels"] for r in active], [r["state"] == "firing" for r in active], inhibit_rules
+    )
+    for record, inhibitors in zip(active, sources, strict=True):
+        record["silenced_by"] = silenced_by(record["labels"], silences, now)
+        record["inhibited_by"] = [active[i]["alert_id"] for i in inhibitors]
+    for record in records:
+        record.setdefault("silenced_by", [])
+        record.setdefault("inhibited_by", [])
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     records = []
     for row in frame.to_dict("records"):
         record = {name: row[name] for name in FIELDS}

@@ -7,8 +7,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -189,7 +190,14 @@ def evaluate(
 
 
 def _ask_engine(
-    settings: Settings, held: str, path: str, what: str, *, post: bool = False, timeout: float
+    settings: Settings,
+    held: str,
+    path: str,
+    what: str,
+    *,
+    post: bool = False,
+    timeout: float,
+    payload: dict | None = None,
 ) -> dict:
     """Ask the engine that holds the data dir, over its HTTP port; its JSON answer.
 
@@ -203,8 +211,10 @@ def _ask_engine(
     if not settings.http_port:
         raise VigilError(f"{held}; its engine's HTTP port is off (http_port = 0)")
     url = f"http://{settings.http_host}:{settings.http_port}{path}"
-    request = urllib.request.Request(url, data=b"" if post else None,
-                                     method="POST" if post else "GET")  # fmt: skip
+    post = post or payload is not None
+    body = json.dumps(payload).encode() if payload is not None else b"" if post else None
+    request = urllib.request.Request(url, data=body, method="POST" if post else "GET",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = json.loads(response.read())
@@ -285,7 +295,7 @@ def alerts_list(
         alerts = list(answer.get("alerts", []))
     else:
         try:
-            alerts = list_alerts(store, states)
+            alerts = list_alerts(store, states, settings.parsed_inhibit_rules())
         finally:
             store.close()
     if as_json:
@@ -299,7 +309,9 @@ def alerts_list(
         since = alert["fired_at"] or alert["active_at"]
         value = "" if alert["value"] is None else f"{alert['value']:.4g}"
         summary = alert["annotations"].get("summary", "")
-        table.add_row(alert["state"], alert["severity"], alert["service"] or "",
+        muted = " · silenced" if alert["silenced_by"] else ""
+        muted += " · inhibited" if alert["inhibited_by"] else ""
+        table.add_row(alert["state"] + muted, alert["severity"], alert["service"] or "",
                       alert["labels"].get("alertname", alert["rule_id"]), since, value,
                       summary)  # fmt: skip
     Console().print(table)
@@ -412,3 +424,90 @@ def _read_text_file(path: Path, what: str) -> str:
     except UnicodeDecodeError as exc:
         message = f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
         raise VigilError(message) from None
+
+
+silences_app = typer.Typer(help="Silences: mute alerts by label matchers for a while.",
+                           no_args_is_help=True)  # fmt: skip
+app.add_typer(silences_app, name="silences")
+
+
+def _silence_call(data_dir: Path | None, local: Callable[[Any], Any], path: str, what: str,
+                  payload: dict | None = None) -> Any:  # fmt: skip
+    """Run ``local(SilenceApi)`` on the data dir, or ask the engine that holds it."""
+    from vigil.errors import DataDirLockedError
+    from vigil.settings import load_settings
+    from vigil.silences_store import SilenceApi
+    from vigil.store import Store
+
+    settings = load_settings(data_dir=data_dir)
+    if not settings.db_path.exists():
+        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
+    try:
+        store = Store.open(settings.data_dir)
+    except DataDirLockedError as exc:
+        return _ask_engine(settings, str(exc), path, what, timeout=30, payload=payload)
+    try:
+        return local(SilenceApi(store))
+    finally:
+        store.close()
+
+
+@silences_app.command("add")
+def silences_add(
+    matchers: Annotated[
+        list[str], typer.Argument(help='Label matchers: service="checkout" (=, !=, =~, !~).')
+    ],
+    data_dir: DataDir = None,
+    duration: Annotated[str | None, typer.Option("--for", help="How long: 30m, 2h, 1d.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="End time (ISO, UTC).")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="Start time (default: now).")] = None,
+    comment: Annotated[str, typer.Option("--comment", "-c", help="Why.")] = "",
+    author: Annotated[str | None, typer.Option("--author", help="Who (default: you).")] = None,
+) -> None:
+    """Mute every alert whose labels match all MATCHERS; works while the engine runs."""
+    import getpass
+
+    request = {"matchers": matchers, "duration": duration, "ends_at": until, "starts_at": start,
+               "created_by": author or getpass.getuser(), "comment": comment}  # fmt: skip
+    request = {k: v for k, v in request.items() if v is not None}
+    silence = _silence_call(data_dir, lambda api: api.add(request), "/api/v1/silences",
+                            "add the silence", payload=request)  # fmt: skip
+    print(f"silence {silence['silence_id']} {silence['state']} until {silence['ends_at']}: "
+          f"{', '.join(silence['matchers'])}")  # fmt: skip
+
+
+@silences_app.command("expire")
+def silences_expire(
+    silence_id: Annotated[str, typer.Argument(help="The silence's id.")], data_dir: DataDir = None
+) -> None:
+    """End a silence now; it stays in the history."""
+    silence = _silence_call(data_dir, lambda api: api.expire(silence_id),
+                            "/api/v1/silences/expire", "expire the silence",
+                            payload={"silence_id": silence_id})  # fmt: skip
+    print(f"silence {silence['silence_id']} expired at {silence['ends_at']}")
+
+
+@silences_app.command("list")
+def silences_list(
+    data_dir: DataDir = None,
+    state: Annotated[
+        list[str] | None,
+        typer.Option("--state", "-s", help="pending, active or expired; repeat for several."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per silence.")] = False,
+) -> None:
+    """List silences, newest first, expired ones included unless --state says otherwise."""
+    import json
+    from urllib.parse import urlencode
+
+    states = state or []
+    answer = _silence_call(data_dir, lambda api: {"silences": api.list(states)},
+                           f"/api/v1/silences?{urlencode([('state', s) for s in states])}",
+                           "list silences")  # fmt: skip
+    for silence in answer.get("silences", []):
+        if as_json:
+            print(json.dumps(silence, ensure_ascii=False, sort_keys=True))
+        else:
+            print(f"{silence['silence_id']}  {silence['state']:<8} {silence['starts_at']} → "
+                  f"{silence['ends_at']}  {', '.join(silence['matchers'])}  "
+                  f"({silence['created_by']}: {silence['comment']})")  # fmt: skip

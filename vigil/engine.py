@@ -32,6 +32,7 @@ from vigil.errors import BusyError
 from vigil.http import HttpServer, start_http_server
 from vigil.rules_store import export_rules, seed_default_rules
 from vigil.settings import Settings, load_settings
+from vigil.silences_store import SilenceApi
 from vigil.sources.registry import build_sources
 from vigil.store import Store
 
@@ -78,8 +79,11 @@ class Engine:
                 metrics=metrics.render,
                 health=self.status,
                 snapshot=lambda: str(self.snapshot()),
-                alerts=lambda states: list_alerts(self.store, states),
+                alerts=lambda states: list_alerts(
+                    self.store, states, self.settings.parsed_inhibit_rules()
+                ),
                 rules=lambda: export_rules(self.store),
+                silences=SilenceApi(self.store),
             )
         except OSError as exc:
             log.warning("engine HTTP port not started: %s", exc)

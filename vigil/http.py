@@ -44,6 +44,17 @@ HealthFn = Callable[[], HealthStatus]
 SnapshotFn = Callable[[], "str | PathLike[str]"]
 AlertsFn = Callable[[list[str]], list[dict[str, Any]]]
 RulesFn = Callable[[], str]
+MAX_BODY_BYTES = 64 * 1024
+
+
+class SilencesApi(Protocol):
+    """``vigil.silences_store.SilenceApi`` fits."""
+
+    def list(self, states: list[str]) -> list[dict[str, Any]]: ...
+
+    def add(self, request: dict[str, Any]) -> dict[str, Any]: ...
+
+    def expire(self, silence_id: str) -> dict[str, Any]: ...
 
 
 class _Server(ThreadingHTTPServer):
@@ -58,7 +69,9 @@ class _Server(ThreadingHTTPServer):
         snapshot: SnapshotFn | None,
         alerts: AlertsFn | None = None,
         rules: RulesFn | None = None,
+        silences: SilencesApi | None = None,
     ) -> None:
+        self.silences = silences
         self.metrics = metrics
         self.health = health
         self.snapshot = snapshot
@@ -78,6 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
         "/api/v1/snapshot": ("POST",),
         "/api/v1/alerts": ("GET",),
         "/api/v1/rules": ("GET",),
+        "/api/v1/silences": ("GET", "POST"),
+        "/api/v1/silences/expire": ("POST",),
     }
 
     def do_GET(self) -> None:
@@ -111,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._alerts()
             elif path == "/api/v1/rules":
                 self._rules()
+            elif path.startswith("/api/v1/silences"):
+                self._silences(method, path)
             else:
                 self._snapshot()
         except Exception as exc:
@@ -169,6 +186,52 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.NOT_FOUND, {"error": "rules are not served here"})
             return
         self._json(HTTPStatus.OK, {"file": self.server.rules()})
+
+    def _silences(self, method: str, path: str) -> None:
+        """GET lists (``?state=active``); POST creates from a JSON object; POST to
+        ``/expire`` with ``{"silence_id": ...}`` ends one now."""
+        api = self.server.silences
+        if api is None:
+            self._drain_body()
+            self._json(HTTPStatus.NOT_FOUND, {"error": "silences are not served here"})
+            return
+        try:
+            if method == "GET":
+                query = parse_qs(urlsplit(self.path).query)
+                states = [s for value in query.get("state", []) for s in value.split(",")]
+                self._json(HTTPStatus.OK, {"silences": api.list(states)})
+                return
+            request = self._json_body()
+            if request is None:
+                return
+            if path.endswith("/expire"):
+                self._json(HTTPStatus.OK, api.expire(str(request.get("silence_id", ""))))
+            else:
+                self._json(HTTPStatus.OK, api.add(request))
+        except VigilError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+
+    def _json_body(self) -> dict[str, Any] | None:
+        """The request's JSON object; None after answering 400 or 413 for anything else."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            self.close_connection = True
+            status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length > 0 else HTTPStatus.BAD_REQUEST
+            message = f"the body must be a JSON object of at most {MAX_BODY_BYTES} bytes"
+            self._json(status, {"error": message})
+            return None
+        try:
+            request = json.loads(self.rfile.read(length).decode("utf-8")) if length else None
+        except (UnicodeDecodeError, ValueError) as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": f"the body is not JSON: {exc}"})
+            return None
+        if not isinstance(request, dict):
+            self._json(HTTPStatus.BAD_REQUEST, {"error": "the body must be a JSON object"})
+            return None
+        return request
 
     def _drain_body(self) -> None:
         """Read any request body so the connection stays in a clean state."""
@@ -255,6 +318,7 @@ def start_http_server(
     snapshot: SnapshotFn | None = None,
     alerts: AlertsFn | None = None,
     rules: RulesFn | None = None,
+    silences: SilencesApi | None = None,
 ) -> HttpServer:
     """Serve on ``host:port`` in a daemon thread (``port`` 0 picks a free port).
 
@@ -265,7 +329,7 @@ def start_http_server(
     ``OSError`` when the address cannot be bound, e.g. the port is taken.
     """
     try:
-        server = _Server((host, port), metrics, health, snapshot, alerts, rules)
+        server = _Server((host, port), metrics, health, snapshot, alerts, rules, silences)
     except OSError as exc:
         raise OSError(
             exc.errno,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,7 +18,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from analytics.silences import InhibitRule
 from vigil.errors import SettingsError
+
+# A critical alert on a host mutes that host's warnings (Alertmanager's classic example).
+DEFAULT_INHIBIT_RULES = (
+    {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
+     "equal": ["instance"]},
+)  # fmt: skip
 
 
 def _config_file() -> Path:
@@ -113,6 +120,22 @@ class Settings(BaseSettings):
     snapshot_interval_seconds: int = Field(
         900, ge=60, description="How often Parquet snapshots for notebooks are written."
     )
+    inhibit_rules: tuple[dict[str, list[str]], ...] = Field(
+        DEFAULT_INHIBIT_RULES,
+        description="Alertmanager-style inhibition (TOML `[[inhibit_rules]]` with "
+        "source_matchers, target_matchers, equal): a firing source alert mutes matching "
+        "targets with equal values of the `equal` labels.",
+    )
+
+    @field_validator("inhibit_rules")
+    @classmethod
+    def _valid_inhibit_rules(cls, rules: tuple[dict, ...]) -> tuple[dict, ...]:
+        for rule in rules:
+            InhibitRule.from_spec(rule)  # ValueError names what is wrong
+        return rules
+
+    def parsed_inhibit_rules(self) -> list[InhibitRule]:
+        return [InhibitRule.from_spec(rule) for rule in self.inhibit_rules]
 
     @classmethod
     def settings_customise_sources(

@@ -38,3 +38,19 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     documented = set(re.findall(r"`VIGIL_([A-Z_]+)`", README.read_text()))
     for name in Settings.model_fields:
         assert name.upper() in documented, f"VIGIL_{name.upper()} missing from README"
+
+
+def test_inhibition_rules_from_toml_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "vigil.toml"
+    config.write_text(
+        "[[inhibit_rules]]\nsource_matchers = ['alertname=\"SiteDown\"']\n"
+        'target_matchers = [\'severity=~"warning|info"\']\nequal = ["site"]\n'
+    )
+    monkeypatch.setenv("VIGIL_CONFIG", str(config))
+    [rule] = load_settings().parsed_inhibit_rules()
+    assert rule.equal == ("site",) and rule.target[0].matches({"severity": "info"})
+    config.write_text("[[inhibit_rules]]\nsource_matchers = ['bad']\ntarget_matchers = ['a=b']\n")
+    with pytest.raises(SettingsError, match=r"invalid setting inhibit_rules.*is not a matcher"):
+        load_settings()
