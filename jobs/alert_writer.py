@@ -3,7 +3,8 @@
 Episodes are keyed by fingerprint and start; an episode that was already open before
 the evaluated window is continued (same id, start and acknowledgement) rather than
 duplicated. Transitions written by the evaluator are regenerated from the episodes;
-transitions made by people (acknowledge, resolve) are never touched.
+transitions made by people (acknowledge, resolve) are never touched, and an episode a
+person resolved is left resolved while the evaluator still sees its condition.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def write_episodes(
     for column in ("active_at", "fired_at", "resolved_at", "last_eval_at"):
         computed[column] = pd.to_datetime(computed[column]).astype("datetime64[ns]")
     computed = _continue_open(store, computed, grid_start, rules)[ALERT_COLUMNS]
+    closed_by_hand = {
+        alert_id for (alert_id,) in store.cursor.execute(
+            "SELECT alert_id FROM alerts "
+            "WHERE resolved_by IS NOT NULL AND list_contains(?, rule_id)", [rules],
+        ).fetchall()
+    }  # fmt: skip
+    computed = computed[~computed["alert_id"].isin(closed_by_hand)].reset_index(drop=True)
     start = grid_start.to_pydatetime()
     with store.transaction() as cur:
         cur.register("computed", computed)
@@ -78,7 +86,7 @@ def write_episodes(
             [start, rules, start],
         )
         stale = """
-            SELECT alert_id FROM alerts WHERE list_contains(?, rule_id)
+            SELECT alert_id FROM alerts WHERE list_contains(?, rule_id) AND resolved_by IS NULL
               AND alert_id NOT IN (SELECT alert_id FROM computed)
               AND (active_at >= ? OR (state = 'pending' AND resolved_at IS NULL))
         """

@@ -257,8 +257,7 @@ def snapshot(data_dir: DataDir = None) -> None:
     print(f"snapshot written to {path}")
 
 
-alerts_app = typer.Typer(help="Alerts: list them (acknowledging comes with the rules work).",
-                         no_args_is_help=True)  # fmt: skip
+alerts_app = typer.Typer(help="Alerts: list, acknowledge, resolve.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
 
@@ -511,3 +510,53 @@ def silences_list(
             print(f"{silence['silence_id']}  {silence['state']:<8} {silence['starts_at']} → "
                   f"{silence['ends_at']}  {', '.join(silence['matchers'])}  "
                   f"({silence['created_by']}: {silence['comment']})")  # fmt: skip
+
+
+def _alert_action(action: str, alert_id: str, data_dir: Path | None, comment: str,
+                  author: str | None) -> None:  # fmt: skip
+    import getpass
+
+    from vigil.alert_actions import act_on_alert
+    from vigil.errors import DataDirLockedError
+    from vigil.settings import load_settings
+    from vigil.store import Store
+
+    who = author or getpass.getuser()
+    settings = load_settings(data_dir=data_dir)
+    if not settings.db_path.exists():
+        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
+    try:
+        store = Store.open(settings.data_dir)
+    except DataDirLockedError as exc:
+        payload = {"alert_id": alert_id, "by": who, "comment": comment}
+        _ask_engine(settings, str(exc), f"/api/v1/alerts/{action}", f"{action} the alert",
+                    timeout=30, payload=payload)  # fmt: skip
+    else:
+        try:
+            act_on_alert(store, action, alert_id, who, comment)
+        finally:
+            store.close()
+    print(f"alert {alert_id} {action}d by {who}")
+
+
+Comment = Annotated[str, typer.Option("--comment", "-c", help="What you found or did.")]
+Author = Annotated[str | None, typer.Option("--author", help="Who (default: you).")]
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[str, typer.Argument(help="The alert's id (vigil alerts list).")],
+    data_dir: DataDir = None, comment: Comment = "", author: Author = None,
+) -> None:  # fmt: skip
+    """Acknowledge an open alert: you are on it. It keeps firing."""
+    _alert_action("acknowledge", alert_id, data_dir, comment, author)
+
+
+@alerts_app.command("resolve")
+def alerts_resolve(
+    alert_id: Annotated[str, typer.Argument(help="The alert's id (vigil alerts list).")],
+    data_dir: DataDir = None, comment: Comment = "", author: Author = None,
+) -> None:  # fmt: skip
+    """Resolve an open alert by hand; it stays resolved until its condition clears and
+    returns."""
+    _alert_action("resolve", alert_id, data_dir, comment, author)

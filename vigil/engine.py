@@ -26,6 +26,7 @@ from jobs.scheduler import build_scheduler
 from jobs.scoring import ModelCache
 from jobs.snapshot import write_snapshot
 from vigil import metrics
+from vigil.alert_actions import act_on_alert
 from vigil.alert_list import list_alerts
 from vigil.clock import utc_now
 from vigil.errors import BusyError
@@ -84,6 +85,7 @@ class Engine:
                 ),
                 rules=lambda: export_rules(self.store),
                 silences=SilenceApi(self.store),
+                alert_action=lambda *args: act_on_alert(self.store, *args),
             )
         except OSError as exc:
             log.warning("engine HTTP port not started: %s", exc)

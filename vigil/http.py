@@ -44,6 +44,7 @@ HealthFn = Callable[[], HealthStatus]
 SnapshotFn = Callable[[], "str | PathLike[str]"]
 AlertsFn = Callable[[list[str]], list[dict[str, Any]]]
 RulesFn = Callable[[], str]
+AlertActionFn = Callable[[str, str, str, str], None]  # (action, alert_id, who, comment)
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -70,8 +71,10 @@ class _Server(ThreadingHTTPServer):
         alerts: AlertsFn | None = None,
         rules: RulesFn | None = None,
         silences: SilencesApi | None = None,
+        alert_action: AlertActionFn | None = None,
     ) -> None:
         self.silences = silences
+        self.alert_action = alert_action
         self.metrics = metrics
         self.health = health
         self.snapshot = snapshot
@@ -93,6 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
         "/api/v1/rules": ("GET",),
         "/api/v1/silences": ("GET", "POST"),
         "/api/v1/silences/expire": ("POST",),
+        "/api/v1/alerts/acknowledge": ("POST",),
+        "/api/v1/alerts/resolve": ("POST",),
     }
 
     def do_GET(self) -> None:
@@ -124,6 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._health()
             elif path == "/api/v1/alerts":
                 self._alerts()
+            elif path.startswith("/api/v1/alerts/"):
+                self._alert_action(path.rsplit("/", 1)[1])
             elif path == "/api/v1/rules":
                 self._rules()
             elif path.startswith("/api/v1/silences"):
@@ -210,6 +217,23 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(HTTPStatus.OK, api.add(request))
         except VigilError as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+
+    def _alert_action(self, action: str) -> None:
+        """``{"alert_id", "by", "comment"}``: acknowledge or resolve an open alert."""
+        if self.server.alert_action is None:
+            self._drain_body()
+            self._json(HTTPStatus.NOT_FOUND, {"error": "alert actions are not served here"})
+            return
+        request = self._json_body()
+        if request is None:
+            return
+        try:
+            fields = (str(request.get(k, "")) for k in ("alert_id", "by", "comment"))
+            self.server.alert_action(action, *fields)
+        except VigilError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            return
+        self._json(HTTPStatus.OK, {"alert_id": request.get("alert_id"), "action": action})
 
     def _json_body(self) -> dict[str, Any] | None:
         """The request's JSON object; None after answering 400 or 413 for anything else."""
@@ -319,6 +343,7 @@ def start_http_server(
     alerts: AlertsFn | None = None,
     rules: RulesFn | None = None,
     silences: SilencesApi | None = None,
+    alert_action: AlertActionFn | None = None,
 ) -> HttpServer:
     """Serve on ``host:port`` in a daemon thread (``port`` 0 picks a free port).
 
@@ -329,7 +354,9 @@ def start_http_server(
     ``OSError`` when the address cannot be bound, e.g. the port is taken.
     """
     try:
-        server = _Server((host, port), metrics, health, snapshot, alerts, rules, silences)
+        server = _Server(
+            (host, port), metrics, health, snapshot, alerts, rules, silences, alert_action
+        )
     except OSError as exc:
         raise OSError(
             exc.errno,

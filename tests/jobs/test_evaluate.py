@@ -10,6 +10,8 @@ import pytest
 
 from jobs.evaluate import evaluate_window
 from jobs.scoring import ModelCache
+from vigil.alert_actions import acknowledge_alert, resolve_alert
+from vigil.errors import VigilError
 from vigil.ingest import ingest
 from vigil.sources.base import PullResult
 from vigil.store import Store
@@ -100,3 +102,51 @@ def test_a_blip_shorter_than_for_never_fires(store: Store) -> None:
     _write(store, np.where((minutes >= 20) & (minutes < 22), 500.0, 10.0))
     evaluate_window(store, ModelCache(), *_minutes(0, 59), interval_s=60)
     assert store.one("SELECT count(*) FROM alerts WHERE fired_at IS NOT NULL") == 0
+
+
+@pytest.fixture
+def twice(store: Store) -> Store:
+    """Deep from minute 60 to 89, quiet, then deep again from minute 100 to 119."""
+    minutes = np.arange(130)
+    deep = ((minutes >= 60) & (minutes < 90)) | ((minutes >= 100) & (minutes < 120))
+    return _write(store, np.where(deep, 500.0, 10.0))
+
+
+def test_a_hand_resolved_episode_stays_resolved_until_its_condition_returns(
+    twice: Store,
+) -> None:
+    evaluate_window(twice, ModelCache(), *_minutes(0, 70), interval_s=60)
+    [alert_id] = _alerts(twice)["alert_id"].tolist()
+    acknowledge_alert(twice, alert_id, "dana", "looking at the consumer")
+    resolve_alert(twice, alert_id, "dana", "restarted the consumer")
+    for start, end in ((0, 80), (71, 95), (0, 95)):  # replays and later windows alike
+        evaluate_window(twice, ModelCache(), *_minutes(start, end), interval_s=60)
+        alerts = _alerts(twice)
+        assert len(alerts) == 1 and alerts.iloc[0]["state"] == "resolved"
+    alert = alerts.iloc[0]
+    assert (alert["resolved_by"], alert["acknowledged_by"]) == ("dana", "dana")
+    assert alert["ack_comment"] == "looking at the consumer"
+    events = twice.df(
+        "SELECT to_state, actor, comment FROM alert_events WHERE alert_id = ? ORDER BY event_id",
+        [alert_id],
+    )
+    assert events["to_state"].tolist() == ["pending", "firing", "acknowledged", "resolved"]
+    assert events["actor"].tolist()[2:] == ["dana", "dana"]
+    evaluate_window(twice, ModelCache(), *_minutes(96, 125), interval_s=60)
+    alerts = _alerts(twice)  # the condition came back: a new episode fires
+    assert len(alerts) == 2 and alerts.iloc[1]["state"] == "resolved"
+    assert alerts.iloc[1]["fired_at"] == T0 + pd.Timedelta(minutes=103)
+    assert pd.isna(alerts.iloc[1]["resolved_by"])
+
+
+def test_only_open_alerts_can_be_acknowledged_or_resolved(story: Store) -> None:
+    evaluate_window(story, ModelCache(), *_minutes(0, 119), interval_s=60)
+    [alert_id] = _alerts(story)["alert_id"].tolist()
+    before = story.one("SELECT count(*) FROM alert_events")
+    with pytest.raises(VigilError, match="is resolved; only pending or firing"):
+        acknowledge_alert(story, alert_id, "erin")
+    with pytest.raises(VigilError, match="no alert 'nope'"):
+        resolve_alert(story, "nope", "erin")
+    with pytest.raises(VigilError, match="say who you are"):
+        resolve_alert(story, alert_id, " ")
+    assert story.one("SELECT count(*) FROM alert_events") == before

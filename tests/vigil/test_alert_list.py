@@ -104,3 +104,47 @@ def test_while_the_engine_runs_lists_and_snapshots_go_through_its_port(estate: S
         assert written.is_dir() and (written / "alerts.parquet").exists()
     finally:
         engine.stop()
+
+
+def _vigil(data_dir: Path, *args: str, port: int = 0) -> subprocess.CompletedProcess:
+    env = os.environ | {"VIGIL_CONFIG": str(data_dir.parent / "none.toml"),
+                        "VIGIL_HTTP_PORT": str(port), "VIGIL_HTTP_HOST": "127.0.0.1"}  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "vigil", *args, "--data-dir", str(data_dir)],
+                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_acknowledge_and_resolve_directly_and_through_the_engine(estate: Seeded) -> None:
+    acked = _vigil(estate.data_dir, "alerts", "ack", "latency-critical", "-c", "on it",
+                   "--author", "frank")  # fmt: skip
+    assert acked.returncode == 0, acked.stderr
+    port = free_port()
+    settings = load_settings(
+        data_dir=estate.data_dir, demo_enabled=False, host_enabled=False,
+        scheduler_enabled=False, http_port=port, http_host="127.0.0.1",
+    )  # fmt: skip
+    engine = Engine(settings)
+    try:
+        done = _vigil(estate.data_dir, "alerts", "resolve", "search-pending", "-c", "false alarm",
+                      "--author", "grace", port=port)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        again = _vigil(estate.data_dir, "alerts", "resolve", "search-pending", port=port)
+        assert again.returncode == 2 and "is resolved; only pending or firing" in again.stderr
+        bad = requests.post(f"http://127.0.0.1:{port}/api/v1/alerts/resolve", data=b"{",
+                            timeout=10)  # fmt: skip
+        assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
+    finally:
+        engine.stop()
+    store = Store.open(estate.data_dir)
+    try:
+        alerts = {a["alert_id"]: a for a in list_alerts(store)}
+        events = store.df("SELECT alert_id, to_state, actor, comment FROM alert_events "
+                          "WHERE actor != 'evaluator' ORDER BY event_id")  # fmt: skip
+    finally:
+        store.close()
+    assert alerts["latency-critical"]["acknowledged_by"] == "frank"
+    assert alerts["latency-critical"]["state"] == "firing"
+    assert alerts["search-pending"]["state"] == "resolved"
+    assert events.values.tolist() == [
+        ["latency-critical", "acknowledged", "frank", "on it"],
+        ["search-pending", "resolved", "grace", "false alarm"],
+    ]
