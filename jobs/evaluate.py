@@ -51,7 +51,8 @@ def evaluation_grid(start: pd.Timestamp, end: pd.Timestamp, interval_s: int) -> 
     return as_ns(pd.date_range(first, end, freq=f"{interval_s}s"))
 
 
-def _catalog(store: Store) -> pd.DataFrame:
+def catalog(store: Store) -> pd.DataFrame:
+    """Every series with its labels as dicts, the frame rule selectors match against."""
     frame = store.df(
         "SELECT series_id, series_key, metric, labels, service FROM series ORDER BY series_id"
     )
@@ -59,42 +60,59 @@ def _catalog(store: Store) -> pd.DataFrame:
     return frame
 
 
-def _instant_matrix(
-    store: Store, series_ids: np.ndarray, grid: np.ndarray, left_closed: bool
+def instant_matrix(
+    store: Store,
+    series_ids: np.ndarray,
+    grid: np.ndarray,
+    left_closed: bool,
+    *,
+    with_scores: bool = True,
 ) -> InstantMatrix:
-    """Value, score and band of every series at every evaluation time (NaN when stale)."""
+    """Value, score and band of ``series_ids`` at every evaluation time (NaN when stale).
+    Without ``with_scores`` only values are read (threshold and absent rules need no more);
+    score and band are then all NaN."""
     start = pd.Timestamp(grid[0]) - pd.Timedelta(seconds=LOOKBACK_SECONDS)
     end = pd.Timestamp(grid[-1]) + pd.Timedelta(seconds=1)
-    data = store.df(
-        """
-        SELECT s.series_id, s.ts, s.value, c.score, c.lower, c.upper
-        FROM samples s LEFT JOIN scores c USING (series_id, ts)
-        WHERE s.ts >= ? AND s.ts < ? ORDER BY s.series_id, s.ts
+    detector = ", c.score, c.lower, c.upper" if with_scores else ""
+    join = "LEFT JOIN scores c USING (series_id, ts)" if with_scores else ""
+    ids = np.asarray(series_ids, dtype=np.int64)
+    columns = store.cursor.execute(
+        f"""
+        SELECT s.series_id, epoch_ns(s.ts) AS ts, s.value{detector}
+        FROM samples s {join}
+        WHERE s.ts >= ? AND s.ts < ? AND s.series_id IN (SELECT unnest(?::BIGINT[]))
+        ORDER BY s.series_id, s.ts
         """,
-        [start.to_pydatetime(), end.to_pydatetime()],
-    )
+        [start.to_pydatetime(), end.to_pydatetime(), ids.tolist()],
+    ).fetchnumpy()
     first_seen = dict(
-        store.cursor.execute("SELECT series_id, min(ts) FROM samples GROUP BY series_id").fetchall()
+        store.cursor.execute(
+            "SELECT series_id, epoch_ns(min(ts)) FROM samples "
+            "WHERE series_id IN (SELECT unnest(?::BIGINT[])) GROUP BY series_id",
+            [ids.tolist()],
+        ).fetchall()
     )
-    shape = (len(series_ids), len(grid))
-    out = {name: np.full(shape, np.nan) for name in ("value", "score", "lower", "upper")}
+    names = ("value", "score", "lower", "upper") if with_scores else ("value",)
+    shape = (len(ids), len(grid))
+    out = {name: np.full(shape, np.nan) for name in names}
+    numbers = {name: np.ma.filled(np.ma.asarray(columns[name], dtype=float), np.nan)
+               for name in names}  # fmt: skip
+    sample_ids = np.asarray(columns["series_id"], dtype=np.int64)
+    sample_ts = np.asarray(columns["ts"], dtype=np.int64).view("datetime64[ns]")
+    grid_ns = as_ns(grid).view(np.int64)
     exists = np.zeros(shape, dtype=bool)
-    groups = dict(tuple(data.groupby("series_id", sort=False))) if not data.empty else {}
-    for row, sid in enumerate(series_ids):
-        if sid in first_seen:
-            exists[row] = grid >= np.datetime64(pd.Timestamp(first_seen[sid]).as_unit("ns"))
-        part = groups.get(sid)
-        if part is None:
-            continue
-        ts = as_ns(part["ts"])
-        for name in out:
+    for row, sid in enumerate(ids):  # samples are sorted by series: each one is a slice
+        a, b = np.searchsorted(sample_ids, [sid, sid + 1])
+        if int(sid) in first_seen:
+            exists[row] = grid_ns >= first_seen[int(sid)]
+        for name in names:
             out[name][row] = instant_values(
-                ts,
-                part[name].to_numpy(float),
-                grid,
-                lookback_seconds=LOOKBACK_SECONDS,
-                left_closed=left_closed,
-            )
+                sample_ts[a:b], numbers[name][a:b], grid,
+                lookback_seconds=LOOKBACK_SECONDS, left_closed=left_closed,
+            )  # fmt: skip
+    if not with_scores:
+        nothing = np.broadcast_to(np.nan, shape)
+        out.update(score=nothing, lower=nothing, upper=nothing)
     return InstantMatrix(exists=exists, **out)
 
 
@@ -157,19 +175,19 @@ def evaluate_window(
     grid_start = since - warmup - WARMUP_MARGIN
     scored = score_window(store, cache, grid_start, until + pd.Timedelta(seconds=1))
     grid = evaluation_grid(grid_start, until, interval_s)
-    catalog = _catalog(store)
+    series = catalog(store)
     frames = []
-    if len(grid) and not catalog.empty and rules:
-        matrix = _instant_matrix(store, catalog["series_id"].to_numpy(), grid, lookback_left_closed)
+    if len(grid) and not series.empty and rules:
+        matrix = instant_matrix(store, series["series_id"].to_numpy(), grid, lookback_left_closed)
         for rule in rules:
-            selected = np.flatnonzero(select_series(rule, catalog))
+            selected = np.flatnonzero(select_series(rule, series))
             if selected.size == 0:
                 continue
             active, values = rule_condition(rule, matrix.take(selected))
             found = episodes(grid, active, values, rule.for_seconds, rule.keep_firing_for_seconds)
             found = found.loc[found["state"] != "inactive"].copy()
             found["series_idx"] = selected[found["series_idx"].to_numpy(int)]
-            frames.append(_episode_rows(rule, found, catalog))
+            frames.append(_episode_rows(rule, found, series))
     computed = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     grid_first = pd.Timestamp(grid[0]) if len(grid) else since
     written = write_episodes(store, computed, grid_first, [r.name for r in rules])

@@ -560,3 +560,53 @@ def alerts_resolve(
     """Resolve an open alert by hand; it stays resolved until its condition clears and
     returns."""
     _alert_action("resolve", alert_id, data_dir, comment, author)
+
+
+@rules_app.command("backtest")
+def rules_backtest(
+    file: Annotated[Path, typer.Argument(help="A rule file: saved rules or a draft.")],
+    data_dir: DataDir = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule.")] = None,
+    days: Annotated[float, typer.Option("--days", help="How far back to replay.")] = 7.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per rule.")] = False,
+) -> None:
+    """Replay rules over the stored history: every firing, per day and per series.
+    Nothing is written; works while the engine runs, too."""
+    import json
+
+    from analytics.rules import RuleValidationError
+    from jobs.backtest import backtest_file
+    from vigil.clock import utc_now
+    from vigil.errors import DataDirLockedError
+    from vigil.settings import load_settings
+    from vigil.store import Store
+
+    text = _read_text_file(file, "rule file")
+    settings = load_settings(data_dir=data_dir)
+    if not settings.db_path.exists():
+        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
+    try:
+        store = Store.open(settings.data_dir)
+    except DataDirLockedError as exc:
+        payload = {"file": text, "rule": rule, "days": days}
+        results = _ask_engine(settings, str(exc), "/api/v1/rules/backtest", "backtest",
+                              timeout=120, payload=payload).get("results", [])  # fmt: skip
+    else:
+        try:
+            results = backtest_file(store, text, rule, days,
+                                    settings.evaluate_interval_seconds, utc_now())  # fmt: skip
+        except (RuleValidationError, ValueError) as exc:
+            raise VigilError(f"{file}: {exc}") from None
+        finally:
+            store.close()
+    for result in results:
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False, sort_keys=True))
+            continue
+        print(f"{result['rule']}: {result['episodes']} firings on {result['series']} series "
+              f"over {result['evaluations']} evaluations")  # fmt: skip
+        for day, count in result["per_day"].items():
+            print(f"  {day}  {count}")
+        for top in result["per_series"][:10]:
+            print(f"  {top['series']}: {top['episodes']} firings, "
+                  f"{top['firing_seconds'] / 60:.0f} min firing")  # fmt: skip

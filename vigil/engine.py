@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from jobs.backtest import backtest_file
 from jobs.evaluate import EvaluateSummary, evaluate_window, last_evaluated
 from jobs.pull import PartialPullError, pull_source
 from jobs.refit import RefitSummary, refit_all
@@ -86,10 +87,22 @@ class Engine:
                 rules=lambda: export_rules(self.store),
                 silences=SilenceApi(self.store),
                 alert_action=lambda *args: act_on_alert(self.store, *args),
+                backtest=self._backtest,
             )
         except OSError as exc:
             log.warning("engine HTTP port not started: %s", exc)
             return None
+
+    def _backtest(self, request: dict) -> list[dict]:
+        """The HTTP port's backtest: a rule file's text, optionally one rule, days back."""
+        days = request.get("days", 7)
+        if not isinstance(days, int | float) or isinstance(days, bool):
+            raise ValueError("days must be a number")
+        rule = request.get("rule")
+        return backtest_file(
+            self.store, str(request.get("file", "")), None if rule is None else str(rule),
+            float(days), self.settings.evaluate_interval_seconds, utc_now(),
+        )  # fmt: skip
 
     def status(self) -> EngineStatus:
         return self._status

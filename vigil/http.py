@@ -45,6 +45,7 @@ SnapshotFn = Callable[[], "str | PathLike[str]"]
 AlertsFn = Callable[[list[str]], list[dict[str, Any]]]
 RulesFn = Callable[[], str]
 AlertActionFn = Callable[[str, str, str, str], None]  # (action, alert_id, who, comment)
+BacktestFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -72,7 +73,9 @@ class _Server(ThreadingHTTPServer):
         rules: RulesFn | None = None,
         silences: SilencesApi | None = None,
         alert_action: AlertActionFn | None = None,
+        backtest: BacktestFn | None = None,
     ) -> None:
+        self.backtest = backtest
         self.silences = silences
         self.alert_action = alert_action
         self.metrics = metrics
@@ -94,6 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         "/api/v1/snapshot": ("POST",),
         "/api/v1/alerts": ("GET",),
         "/api/v1/rules": ("GET",),
+        "/api/v1/rules/backtest": ("POST",),
         "/api/v1/silences": ("GET", "POST"),
         "/api/v1/silences/expire": ("POST",),
         "/api/v1/alerts/acknowledge": ("POST",),
@@ -133,6 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._alert_action(path.rsplit("/", 1)[1])
             elif path == "/api/v1/rules":
                 self._rules()
+            elif path == "/api/v1/rules/backtest":
+                self._backtest()
             elif path.startswith("/api/v1/silences"):
                 self._silences(method, path)
             else:
@@ -216,6 +222,20 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._json(HTTPStatus.OK, api.add(request))
         except VigilError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+
+    def _backtest(self) -> None:
+        """``{"file": rule file text, "rule": name or null, "days": 7}`` → results."""
+        if self.server.backtest is None:
+            self._drain_body()
+            self._json(HTTPStatus.NOT_FOUND, {"error": "backtests are not served here"})
+            return
+        request = self._json_body()
+        if request is None:
+            return
+        try:
+            self._json(HTTPStatus.OK, {"results": self.server.backtest(request)})
+        except (VigilError, ValueError) as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
 
     def _alert_action(self, action: str) -> None:
@@ -344,6 +364,7 @@ def start_http_server(
     rules: RulesFn | None = None,
     silences: SilencesApi | None = None,
     alert_action: AlertActionFn | None = None,
+    backtest: BacktestFn | None = None,
 ) -> HttpServer:
     """Serve on ``host:port`` in a daemon thread (``port`` 0 picks a free port).
 
@@ -355,7 +376,15 @@ def start_http_server(
     """
     try:
         server = _Server(
-            (host, port), metrics, health, snapshot, alerts, rules, silences, alert_action
+            (host, port),
+            metrics,
+            health,
+            snapshot,
+            alerts,
+            rules,
+            silences,
+            alert_action,
+            backtest,
         )
     except OSError as exc:
         raise OSError(
