@@ -42,6 +42,10 @@ class RuleEntry:
     def name(self) -> str:
         return str(self.spec["alert"])
 
+    def rule(self) -> Rule:
+        """The rule parsed and validated (RuleValidationError says why not)."""
+        return _check_one(self.group, self.spec)
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -127,7 +131,7 @@ def export_rule_file(entries: list[RuleEntry]) -> str:
 
 def prometheus_rule(entry: RuleEntry) -> dict[str, Any]:
     """One rule as Prometheus reads it (no ``vigil:`` block)."""
-    rule = _check_one(entry.group, entry.spec)
+    rule = entry.rule()
     out: dict[str, Any] = {"alert": rule.name, "expr": prometheus_expr(rule)}
     for key in ("for", "keep_firing_for"):
         if key in entry.spec:

@@ -104,8 +104,7 @@ def import_rules(store: Store, text: str, author: str) -> ImportSummary:
     added, updated, unchanged = [], [], []
     with store.transaction() as cur:
         for offset, entry in enumerate(parsed.entries):
-            rule = load_rules(yaml.safe_dump({"groups": [{"name": entry.group,
-                                                          "rules": [entry.spec]}]}))[0]  # fmt: skip
+            rule = entry.rule()
             body = json.dumps(entry.spec, ensure_ascii=False)
             before = current.get(entry.name)
             if before is not None and before[:2] == (entry.group, entry.spec):
