@@ -330,7 +330,7 @@ def main() -> None:
         sys.exit(130)
 
 
-rules_app = typer.Typer(help="Alerting rules: import and export Prometheus rule files.",
+rules_app = typer.Typer(help="Alerting rules: import, export and backtest rule files.",
                         no_args_is_help=True)  # fmt: skip
 app.add_typer(rules_app, name="rules")
 
@@ -348,8 +348,6 @@ def rules_import(
     Rules Vigil cannot evaluate (recording rules, aggregations, functions) are listed, not
     imported. A file that is not a rule file changes nothing.
     """
-    import getpass
-
     from analytics.rules import RuleValidationError
     from vigil.errors import DataDirLockedError
     from vigil.rules_store import import_rules
@@ -363,7 +361,7 @@ def rules_import(
     except DataDirLockedError as exc:
         raise VigilError(f"{exc}; stop it to import rules from the command line") from None
     try:
-        summary = import_rules(store, text, author or getpass.getuser())
+        summary = import_rules(store, text, author or _whoami())
     except RuleValidationError as exc:
         raise VigilError(f"{file}: {exc}; nothing was imported") from None
     finally:
@@ -464,10 +462,8 @@ def silences_add(
     author: Annotated[str | None, typer.Option("--author", help="Who (default: you).")] = None,
 ) -> None:
     """Mute every alert whose labels match all MATCHERS; works while the engine runs."""
-    import getpass
-
     request = {"matchers": matchers, "duration": duration, "ends_at": until, "starts_at": start,
-               "created_by": author or getpass.getuser(), "comment": comment}  # fmt: skip
+               "created_by": author or _whoami(), "comment": comment}  # fmt: skip
     request = {k: v for k, v in request.items() if v is not None}
     silence = _silence_call(data_dir, lambda api: api.add(request), "/api/v1/silences",
                             "add the silence", payload=request)  # fmt: skip
@@ -514,14 +510,12 @@ def silences_list(
 
 def _alert_action(action: str, alert_id: str, data_dir: Path | None, comment: str,
                   author: str | None) -> None:  # fmt: skip
-    import getpass
-
     from vigil.alert_actions import act_on_alert
     from vigil.errors import DataDirLockedError
     from vigil.settings import load_settings
     from vigil.store import Store
 
-    who = author or getpass.getuser()
+    who = author or _whoami()
     settings = load_settings(data_dir=data_dir)
     if not settings.db_path.exists():
         raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
@@ -610,3 +604,13 @@ def rules_backtest(
         for top in result["per_series"][:10]:
             print(f"  {top['series']}: {top['episodes']} firings, "
                   f"{top['firing_seconds'] / 60:.0f} min firing")  # fmt: skip
+
+
+def _whoami() -> str:
+    """The login name recorded as author when none is given (containers may have none)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
