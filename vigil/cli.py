@@ -231,11 +231,18 @@ def _ask_engine(
     return answer
 
 
-@app.command()
-def snapshot(data_dir: DataDir = None) -> None:
-    """Write a Parquet snapshot for notebooks, or ask the running engine to write one."""
-    from jobs.snapshot import write_snapshot
-    from vigil.clock import utc_now
+def _here_or_engine(
+    data_dir: Path | None,
+    local: Callable[[Any, Settings], dict],
+    path: str,
+    what: str,
+    *,
+    payload: dict | None = None,
+    post: bool = False,
+    timeout: float = 30,
+) -> dict:
+    """``local(store, settings)`` on the data dir, or, while an engine holds it, the same
+    answer from that engine's HTTP port (``path``); ``what`` names the action in errors."""
     from vigil.errors import DataDirLockedError
     from vigil.settings import load_settings
     from vigil.store import Store
@@ -246,14 +253,28 @@ def snapshot(data_dir: DataDir = None) -> None:
     try:
         store = Store.open(settings.data_dir)
     except DataDirLockedError as exc:
-        answer = _ask_engine(settings, str(exc), "/api/v1/snapshot", "write a snapshot",
-                             post=True, timeout=300)  # fmt: skip
-        path = str(answer.get("path"))
-    else:
-        try:
-            path = str(write_snapshot(store, settings.snapshots_dir, utc_now()))
-        finally:
-            store.close()
+        return _ask_engine(settings, str(exc), path, what, post=post, timeout=timeout,
+                           payload=payload)  # fmt: skip
+    try:
+        return local(store, settings)
+    finally:
+        store.close()
+
+
+@app.command()
+def snapshot(data_dir: DataDir = None) -> None:
+    """Write a Parquet snapshot for notebooks, or ask the running engine to write one."""
+    from jobs.snapshot import write_snapshot
+    from vigil.clock import utc_now
+
+    answer = _here_or_engine(
+        data_dir,
+        lambda store, settings: {
+            "path": str(write_snapshot(store, settings.snapshots_dir, utc_now()))
+        },
+        "/api/v1/snapshot", "write a snapshot", post=True, timeout=300,
+    )  # fmt: skip
+    path = str(answer.get("path"))
     print(f"snapshot written to {path}")
 
 
@@ -277,26 +298,17 @@ def alerts_list(
     from rich.table import Table
 
     from vigil.alert_list import check_states, list_alerts
-    from vigil.errors import DataDirLockedError
-    from vigil.settings import load_settings
-    from vigil.store import Store
 
     states = check_states(state or [])
-    settings = load_settings(data_dir=data_dir)
-    if not settings.db_path.exists():
-        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
-    try:
-        store = Store.open(settings.data_dir)
-    except DataDirLockedError as exc:
-        query = urlencode([("state", s) for s in states])
-        answer = _ask_engine(settings, str(exc), f"/api/v1/alerts?{query}", "list alerts",
-                             timeout=30)  # fmt: skip
-        alerts = list(answer.get("alerts", []))
-    else:
-        try:
-            alerts = list_alerts(store, states, settings.parsed_inhibit_rules())
-        finally:
-            store.close()
+    query = urlencode([("state", s) for s in states])
+    answer = _here_or_engine(
+        data_dir,
+        lambda store, settings: {
+            "alerts": list_alerts(store, states, settings.parsed_inhibit_rules())
+        },
+        f"/api/v1/alerts?{query}", "list alerts",
+    )  # fmt: skip
+    alerts = list(answer.get("alerts", []))
     if as_json:
         for alert in alerts:
             print(json.dumps(alert, ensure_ascii=False, sort_keys=True))
@@ -382,24 +394,12 @@ def rules_export(
 ) -> None:
     """Export every rule as a Prometheus rule file (promtool check rules accepts it); works
     while the engine runs, too."""
-    from vigil.errors import DataDirLockedError
     from vigil.rules_store import export_rules
-    from vigil.settings import load_settings
-    from vigil.store import Store
 
-    settings = load_settings(data_dir=data_dir)
-    if not settings.db_path.exists():
-        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
-    try:
-        store = Store.open(settings.data_dir)
-    except DataDirLockedError as exc:
-        text = str(_ask_engine(settings, str(exc), "/api/v1/rules", "export rules",
-                               timeout=30).get("file", ""))  # fmt: skip
-    else:
-        try:
-            text = export_rules(store)
-        finally:
-            store.close()
+    answer = _here_or_engine(
+        data_dir, lambda store, _: {"file": export_rules(store)}, "/api/v1/rules", "export rules"
+    )
+    text = str(answer.get("file", ""))
     if out is None:
         sys.stdout.write(text)
         return
@@ -431,22 +431,10 @@ app.add_typer(silences_app, name="silences")
 def _silence_call(data_dir: Path | None, local: Callable[[Any], Any], path: str, what: str,
                   payload: dict | None = None) -> Any:  # fmt: skip
     """Run ``local(SilenceApi)`` on the data dir, or ask the engine that holds it."""
-    from vigil.errors import DataDirLockedError
-    from vigil.settings import load_settings
     from vigil.silences_store import SilenceApi
-    from vigil.store import Store
 
-    settings = load_settings(data_dir=data_dir)
-    if not settings.db_path.exists():
-        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
-    try:
-        store = Store.open(settings.data_dir)
-    except DataDirLockedError as exc:
-        return _ask_engine(settings, str(exc), path, what, timeout=30, payload=payload)
-    try:
-        return local(SilenceApi(store))
-    finally:
-        store.close()
+    return _here_or_engine(data_dir, lambda store, _: local(SilenceApi(store)), path, what,
+                           payload=payload)  # fmt: skip
 
 
 @silences_app.command("add")
@@ -511,25 +499,15 @@ def silences_list(
 def _alert_action(action: str, alert_id: str, data_dir: Path | None, comment: str,
                   author: str | None) -> None:  # fmt: skip
     from vigil.alert_actions import act_on_alert
-    from vigil.errors import DataDirLockedError
-    from vigil.settings import load_settings
-    from vigil.store import Store
 
     who = author or _whoami()
-    settings = load_settings(data_dir=data_dir)
-    if not settings.db_path.exists():
-        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
-    try:
-        store = Store.open(settings.data_dir)
-    except DataDirLockedError as exc:
-        payload = {"alert_id": alert_id, "by": who, "comment": comment}
-        _ask_engine(settings, str(exc), f"/api/v1/alerts/{action}", f"{action} the alert",
-                    timeout=30, payload=payload)  # fmt: skip
-    else:
-        try:
-            act_on_alert(store, action, alert_id, who, comment)
-        finally:
-            store.close()
+
+    def local(store: Any, _: Settings) -> dict:
+        act_on_alert(store, action, alert_id, who, comment)
+        return {}
+
+    _here_or_engine(data_dir, local, f"/api/v1/alerts/{action}", f"{action} the alert",
+                    payload={"alert_id": alert_id, "by": who, "comment": comment})  # fmt: skip
     print(f"alert {alert_id} {action}d by {who}")
 
 
@@ -568,31 +546,22 @@ def rules_backtest(
     Nothing is written; works while the engine runs, too."""
     import json
 
-    from analytics.rules import RuleValidationError
     from jobs.backtest import backtest_file
     from vigil.clock import utc_now
-    from vigil.errors import DataDirLockedError
-    from vigil.settings import load_settings
-    from vigil.store import Store
 
     text = _read_text_file(file, "rule file")
-    settings = load_settings(data_dir=data_dir)
-    if not settings.db_path.exists():
-        raise VigilError(f"no Vigil database in {settings.data_dir}; check --data-dir")
-    try:
-        store = Store.open(settings.data_dir)
-    except DataDirLockedError as exc:
-        payload = {"file": text, "rule": rule, "days": days}
-        results = _ask_engine(settings, str(exc), "/api/v1/rules/backtest", "backtest",
-                              timeout=120, payload=payload).get("results", [])  # fmt: skip
-    else:
+
+    def local(store: Any, settings: Settings) -> dict:
         try:
-            results = backtest_file(store, text, rule, days,
-                                    settings.evaluate_interval_seconds, utc_now())  # fmt: skip
-        except (RuleValidationError, ValueError) as exc:
+            interval = settings.evaluate_interval_seconds
+            return {"results": backtest_file(store, text, rule, days, interval, utc_now())}
+        except ValueError as exc:  # a RuleValidationError too
             raise VigilError(f"{file}: {exc}") from None
-        finally:
-            store.close()
+
+    answer = _here_or_engine(data_dir, local, "/api/v1/rules/backtest", "backtest",
+                             payload={"file": text, "rule": rule, "days": days},
+                             timeout=120)  # fmt: skip
+    results = answer.get("results", [])
     for result in results:
         if as_json:
             print(json.dumps(result, ensure_ascii=False, sort_keys=True))
