@@ -4,9 +4,6 @@ write nothing."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +15,10 @@ from analytics.rules import load_rules
 from jobs.backtest import backtest
 from jobs.evaluate import evaluate_window
 from jobs.scoring import ModelCache
+from tests.conftest import run_vigil, serving_engine
 from tests.jobs.test_evaluate import RULE, T0, _minutes, _write
 from tests.sources.promserver import free_port
 from vigil.clock import utc_now
-from vigil.engine import Engine
-from vigil.settings import load_settings
 from vigil.store import Store
 
 
@@ -84,15 +80,6 @@ def test_a_backtest_range_must_make_sense(history: Store) -> None:
         backtest(history, _rule(), T0, T0 + pd.Timedelta(days=91), 60)
 
 
-def _cli(data_dir: Path, port: int, *args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"VIGIL_CONFIG": str(data_dir.parent / "none.toml"),
-                        "VIGIL_HTTP_PORT": str(port), "VIGIL_HTTP_HOST": "127.0.0.1"}  # fmt: skip
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", "rules", "backtest", *args, "--data-dir", str(data_dir)],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-
-
 def test_the_command_backtests_a_draft_directly_and_through_the_engine(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     store = Store.open(data_dir)
@@ -102,21 +89,21 @@ def test_the_command_backtests_a_draft_directly_and_through_the_engine(tmp_path:
     draft = tmp_path / "draft.yml"
     draft.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [RULE]}]}))
     days = str((utc_now() - T0) / pd.Timedelta(days=1) + 1)
-    direct = _cli(data_dir, 0, str(draft), "--days", days, "--json")
+    direct = run_vigil(data_dir, "rules", "backtest", str(draft), "--days", days, "--json")
     assert direct.returncode == 0, direct.stderr
     [result] = [json.loads(line) for line in direct.stdout.splitlines()]
     assert result["episodes"] == 2 and list(result["per_day"].values()) == [1, 1]
     assert result["fired"][0]["fired_at"] == "2026-11-20T01:03:00Z"
     port = free_port()
-    engine = Engine(load_settings(data_dir=data_dir, demo_enabled=False, host_enabled=False,
-                                  scheduler_enabled=False, http_port=port,
-                                  http_host="127.0.0.1"))  # fmt: skip
-    try:
-        served = _cli(data_dir, port, str(draft), "--days", days, "--json")
+    with serving_engine(data_dir, port):
+        served = run_vigil(
+            data_dir, "rules", "backtest", str(draft), "--days", days, "--json", port=port
+        )
         assert served.returncode == 0, served.stderr
-        assert json.loads(served.stdout) == result
+        answer = json.loads(served.stdout)
+        # both runs end at their own "now": a minute boundary between them adds one evaluation
+        assert answer["evaluations"] - result["evaluations"] in (0, 1)
+        assert {**answer, "evaluations": 0} == {**result, "evaluations": 0}
         draft.write_text("groups: [{name: g, rules: [{alert: X, expr: 'sum(up) > 1'}]}]")
-        refused = _cli(data_dir, port, str(draft))
+        refused = run_vigil(data_dir, "rules", "backtest", str(draft), port=port)
         assert refused.returncode == 2 and "'sum' is not supported" in refused.stderr
-    finally:
-        engine.stop()

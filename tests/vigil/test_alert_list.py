@@ -12,30 +12,17 @@ import pandas as pd
 import pytest
 import requests
 
+from tests.conftest import run_vigil, serving_engine
 from tests.sources.promserver import free_port
 from tests.ui.conftest import Seeded, make_seeded
 from vigil.alert_list import list_alerts
-from vigil.engine import Engine
 from vigil.errors import VigilError
-from vigil.settings import load_settings
 from vigil.store import Store
 
 
 @pytest.fixture
 def estate(tmp_path: Path) -> Seeded:
     return make_seeded(tmp_path / "data", pd.Timedelta(seconds=30))
-
-
-def vigil_alerts(data_dir: Path, *args: str, port: int = 0) -> subprocess.CompletedProcess:
-    env = os.environ | {
-        "VIGIL_CONFIG": str(data_dir.parent / "none.toml"),
-        "VIGIL_HTTP_PORT": str(port),
-        "VIGIL_HTTP_HOST": "127.0.0.1",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", "alerts", "list", "--data-dir", str(data_dir), *args],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
 
 
 def test_records_are_plain_json_filtered_by_state(estate: Seeded) -> None:
@@ -61,37 +48,36 @@ def test_records_are_plain_json_filtered_by_state(estate: Seeded) -> None:
 
 
 def test_the_command_prints_one_json_object_per_alert(estate: Seeded) -> None:
-    done = vigil_alerts(estate.data_dir, "--json", "--state", "firing", "--state", "resolved")
+    done = run_vigil(
+        estate.data_dir, "alerts", "list", "--json", "--state", "firing", "--state", "resolved"
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert sorted(a["alert_id"] for a in lines) == ["latency-critical", "payments-old"]
-    table = vigil_alerts(estate.data_dir)
+    table = run_vigil(estate.data_dir, "alerts", "list")
     assert table.returncode == 0 and "3 alerts" in table.stdout
     assert "Checkout" in table.stdout and "firing" in table.stdout
 
 
 def test_a_bad_state_or_data_dir_is_one_clear_line(estate: Seeded, tmp_path: Path) -> None:
-    bad = vigil_alerts(estate.data_dir, "--state", "open")
+    bad = run_vigil(estate.data_dir, "alerts", "list", "--state", "open")
     assert bad.returncode == 2 and "unknown alert state open" in bad.stderr
     assert "Traceback" not in bad.stderr
-    missing = vigil_alerts(tmp_path / "nowhere")
+    missing = run_vigil(tmp_path / "nowhere", "alerts", "list")
     assert missing.returncode == 2 and "no Vigil database" in missing.stderr
 
 
 def test_while_the_engine_runs_lists_and_snapshots_go_through_its_port(estate: Seeded) -> None:
     port = free_port()
-    settings = load_settings(
-        data_dir=estate.data_dir, demo_enabled=False, host_enabled=False,
-        scheduler_enabled=False, http_port=port, http_host="127.0.0.1",
-    )  # fmt: skip
-    engine = Engine(settings)
-    try:
-        done = vigil_alerts(estate.data_dir, "--json", "--state", "pending", port=port)
+    with serving_engine(estate.data_dir, port):
+        done = run_vigil(
+            estate.data_dir, "alerts", "list", "--json", "--state", "pending", port=port
+        )
         assert done.returncode == 0, done.stderr
         assert [json.loads(x)["alert_id"] for x in done.stdout.splitlines()] == ["search-pending"]
         refused = requests.get(f"http://127.0.0.1:{port}/api/v1/alerts?state=x", timeout=10)
         assert refused.status_code == 400 and "unknown alert state x" in refused.json()["error"]
-        off = vigil_alerts(estate.data_dir, port=0)
+        off = run_vigil(estate.data_dir, "alerts", "list", port=0)
         assert off.returncode == 2 and "HTTP port is off" in off.stderr
         snap = subprocess.run(
             [sys.executable, "-m", "vigil", "snapshot", "--data-dir", str(estate.data_dir)],
@@ -102,38 +88,22 @@ def test_while_the_engine_runs_lists_and_snapshots_go_through_its_port(estate: S
         assert snap.returncode == 0, snap.stderr
         written = Path(snap.stdout.strip().removeprefix("snapshot written to "))
         assert written.is_dir() and (written / "alerts.parquet").exists()
-    finally:
-        engine.stop()
-
-
-def _vigil(data_dir: Path, *args: str, port: int = 0) -> subprocess.CompletedProcess:
-    env = os.environ | {"VIGIL_CONFIG": str(data_dir.parent / "none.toml"),
-                        "VIGIL_HTTP_PORT": str(port), "VIGIL_HTTP_HOST": "127.0.0.1"}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "vigil", *args, "--data-dir", str(data_dir)],
-                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
 def test_acknowledge_and_resolve_directly_and_through_the_engine(estate: Seeded) -> None:
-    acked = _vigil(estate.data_dir, "alerts", "ack", "latency-critical", "-c", "on it",
+    acked = run_vigil(estate.data_dir, "alerts", "ack", "latency-critical", "-c", "on it",
                    "--author", "frank")  # fmt: skip
     assert acked.returncode == 0, acked.stderr
     port = free_port()
-    settings = load_settings(
-        data_dir=estate.data_dir, demo_enabled=False, host_enabled=False,
-        scheduler_enabled=False, http_port=port, http_host="127.0.0.1",
-    )  # fmt: skip
-    engine = Engine(settings)
-    try:
-        done = _vigil(estate.data_dir, "alerts", "resolve", "search-pending", "-c", "false alarm",
-                      "--author", "grace", port=port)  # fmt: skip
+    with serving_engine(estate.data_dir, port):
+        done = run_vigil(estate.data_dir, "alerts", "resolve", "search-pending",
+                         "-c", "false alarm", "--author", "grace", port=port)  # fmt: skip
         assert done.returncode == 0, done.stderr
-        again = _vigil(estate.data_dir, "alerts", "resolve", "search-pending", port=port)
+        again = run_vigil(estate.data_dir, "alerts", "resolve", "search-pending", port=port)
         assert again.returncode == 2 and "is resolved; only pending or firing" in again.stderr
         bad = requests.post(f"http://127.0.0.1:{port}/api/v1/alerts/resolve", data=b"{",
                             timeout=10)  # fmt: skip
         assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
-    finally:
-        engine.stop()
     store = Store.open(estate.data_dir)
     try:
         alerts = {a["alert_id"]: a for a in list_alerts(store)}

@@ -3,9 +3,7 @@ promtool accepts, and a round trip that gives the file back."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +13,8 @@ import yaml
 from analytics.conditions import InstantMatrix, rule_condition
 from analytics.rule_files import RuleEntry, export_rule_file, import_rule_file, prometheus_expr
 from analytics.rules import RuleValidationError, load_rules
-from tests.conftest import need_binary
+from tests.conftest import need_binary, run_vigil, serving_engine
 from tests.sources.promserver import free_port
-from vigil.engine import Engine
 from vigil.rules_store import (
     default_rules_text,
     enabled_rules,
@@ -26,7 +23,6 @@ from vigil.rules_store import (
     rule_entries,
     seed_default_rules,
 )
-from vigil.settings import load_settings
 from vigil.store import Store
 
 PROMETHEUS_FILE = """\
@@ -171,40 +167,28 @@ def test_import_alone_reports_without_a_store() -> None:
     assert [e.group for e in result.entries] == ["node", "node", "api"]
 
 
-def _vigil(data_dir: Path, *args: str, port: int = 0) -> subprocess.CompletedProcess:
-    env = os.environ | {
-        "VIGIL_CONFIG": str(data_dir.parent / "none.toml"),
-        "VIGIL_HTTP_PORT": str(port),
-        "VIGIL_HTTP_HOST": "127.0.0.1",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", "rules", *args, "--data-dir", str(data_dir)],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-
-
 def test_the_commands_import_report_and_export(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     source = tmp_path / "prometheus.rules.yml"
     source.write_text(PROMETHEUS_FILE, encoding="utf-8")
-    done = _vigil(data_dir, "import", str(source), "--author", "carol")
+    done = run_vigil(data_dir, "rules", "import", str(source), "--author", "carol")
     assert done.returncode == 0, done.stderr
     assert "3 added, 0 updated, 0 unchanged, 2 not imported" in done.stdout
     assert (
         "not imported: DiskFillingFast (line 15: 'predict_linear' is not supported" in done.stdout
     )
     out = tmp_path / "exported.yml"
-    exported = _vigil(data_dir, "export", "--out", str(out))
+    exported = run_vigil(data_dir, "rules", "export", "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     assert [g["name"] for g in yaml.safe_load(out.read_text())["groups"]] == ["node", "api"]
     bad = tmp_path / "bad.yml"
     bad.write_bytes(b"groups:\n  - name: \xff\n")
-    refused = _vigil(data_dir, "import", str(bad))
+    refused = run_vigil(data_dir, "rules", "import", str(bad))
     assert refused.returncode == 2 and "not UTF-8" in refused.stderr
     assert "Traceback" not in refused.stderr
     broken = tmp_path / "broken.yml"
     broken.write_text("groups:\n  - name: x\n    rules: [\n", encoding="utf-8")
-    refused = _vigil(data_dir, "import", str(broken))
+    refused = run_vigil(data_dir, "rules", "import", str(broken))
     assert refused.returncode == 2 and "invalid YAML" in refused.stderr
     assert "nothing was imported" in refused.stderr
 
@@ -212,22 +196,15 @@ def test_the_commands_import_report_and_export(tmp_path: Path) -> None:
 def test_while_the_engine_runs_export_goes_through_its_port(tmp_path: Path) -> None:
     port = free_port()
     data_dir = tmp_path / "data"
-    settings = load_settings(
-        data_dir=data_dir, demo_enabled=False, host_enabled=False,
-        scheduler_enabled=False, http_port=port, http_host="127.0.0.1",
-    )  # fmt: skip
-    engine = Engine(settings)
-    try:
-        exported = _vigil(data_dir, "export", port=port)
+    with serving_engine(data_dir, port):
+        exported = run_vigil(data_dir, "rules", "export", port=port)
         assert exported.returncode == 0, exported.stderr
         names = [r["alert"] for g in yaml.safe_load(exported.stdout)["groups"] for r in g["rules"]]
         assert names == [r.name for r in load_rules(default_rules_text())]
         source = tmp_path / "r.yml"
         source.write_text(PROMETHEUS_FILE, encoding="utf-8")
-        held = _vigil(data_dir, "import", str(source), port=port)
+        held = run_vigil(data_dir, "rules", "import", str(source), port=port)
         assert held.returncode == 2 and "stop it to import rules" in held.stderr
-    finally:
-        engine.stop()
 
 
 def test_prometheus_fires_exported_vigil_rules_when_vigil_would(tmp_path: Path) -> None:

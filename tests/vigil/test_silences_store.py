@@ -4,18 +4,15 @@ mutes each alert."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.conftest import run_vigil, serving_engine
 from tests.sources.promserver import free_port
 from vigil.alert_list import list_alerts
 from vigil.clock import utc_now
-from vigil.engine import Engine
 from vigil.errors import VigilError
 from vigil.settings import load_settings
 from vigil.silences_store import expire_silence, list_silences, silence_request
@@ -106,44 +103,28 @@ def test_alert_lists_say_which_silences_and_alerts_mute_each_alert(store: Store)
     assert alerts["slow-2"]["silenced_by"] == [b.silence_id]
 
 
-def _vigil(data_dir: Path, port: int, *args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"VIGIL_CONFIG": str(data_dir.parent / "none.toml"),
-                        "VIGIL_HTTP_PORT": str(port), "VIGIL_HTTP_HOST": "127.0.0.1"}  # fmt: skip
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", "silences", *args, "--data-dir", str(data_dir)],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-
-
 def test_silences_work_through_the_running_engine(tmp_path: Path) -> None:
     port = free_port()
     data_dir = tmp_path / "data"
-    settings = load_settings(
-        data_dir=data_dir, demo_enabled=False, host_enabled=False,
-        scheduler_enabled=False, http_port=port, http_host="127.0.0.1",
-    )  # fmt: skip
-    engine = Engine(settings)
     url = f"http://127.0.0.1:{port}/api/v1/silences"
-    try:
-        added = _vigil(data_dir, port, "add", 'service="checkout"', "--for", "2h",
-                       "-c", "deploy", "--author", "carol")  # fmt: skip
+    with serving_engine(data_dir, port):
+        added = run_vigil(data_dir, "silences", "add", 'service="checkout"', "--for", "2h",
+                          "-c", "deploy", "--author", "carol", port=port)  # fmt: skip
         assert added.returncode == 0, added.stderr
         sid = added.stdout.split()[1]
-        listed = _vigil(data_dir, port, "list", "--json", "--state", "active")
+        listed = run_vigil(data_dir, "silences", "list", "--json", "--state", "active", port=port)
         [record] = [json.loads(line) for line in listed.stdout.splitlines()]
         assert record["silence_id"] == sid and record["created_by"] == "carol"
-        refused = _vigil(data_dir, port, "add", 'env=~".*"', "--for", "1h")
+        refused = run_vigil(data_dir, "silences", "add", 'env=~".*"', "--for", "1h", port=port)
         assert refused.returncode == 2 and "mute everything" in refused.stderr
         for body, status in ((b"{not json", 400), (b"[1, 2]", 400), (b"x" * 70_000, 413)):
             answer = requests.post(url, data=body, timeout=10)
             assert answer.status_code == status and "error" in answer.json()
         assert requests.get(url, timeout=10).json()["silences"][0]["silence_id"] == sid
-        expired = _vigil(data_dir, port, "expire", sid)
+        expired = run_vigil(data_dir, "silences", "expire", sid, port=port)
         assert expired.returncode == 0, expired.stderr
-        again = _vigil(data_dir, port, "list", "--json")
+        again = run_vigil(data_dir, "silences", "list", "--json", port=port)
         assert [json.loads(line)["state"] for line in again.stdout.splitlines()] == ["expired"]
-    finally:
-        engine.stop()
     store = Store.open(data_dir)
     try:
         assert store.one("SELECT count(*) FROM silences") == 1  # the refused ones left nothing
