@@ -32,35 +32,30 @@ def _open_alert(store: Store, alert_id: str, who: str, comment: str) -> str:
 
 def acknowledge_alert(store: Store, alert_id: str, who: str, comment: str = "") -> None:
     """Mark an open alert as being handled by ``who``; it keeps firing."""
-    state = _open_alert(store, alert_id, who, comment)
-    now = utc_now().to_pydatetime()
-    with store.transaction() as cur:
-        cur.execute(
-            "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ?, ack_comment = ? "
-            "WHERE alert_id = ?",
-            [who.strip(), now, comment, alert_id],
-        )
-        cur.execute(
-            "INSERT INTO alert_events (alert_id, ts, from_state, to_state, actor, comment) "
-            "VALUES (?, ?, ?, 'acknowledged', ?, ?)",
-            [alert_id, now, state, who.strip(), comment],
-        )
+    _act(store, alert_id, who, comment, "acknowledged",
+         "acknowledged_by = ?, acknowledged_at = ?, ack_comment = ?", [comment])  # fmt: skip
 
 
 def resolve_alert(store: Store, alert_id: str, who: str, comment: str = "") -> None:
     """Close an open alert by hand; it stays closed until its condition clears and returns."""
+    _act(store, alert_id, who, comment, "resolved",
+         "resolved_by = ?, resolved_at = ?, state = 'resolved'", [])  # fmt: skip
+
+
+def _act(
+    store: Store, alert_id: str, who: str, comment: str, event: str, updates: str,
+    extra: list[object],
+) -> None:  # fmt: skip
+    """Apply ``updates`` (who, when, then ``extra``) and record ``event`` by ``who``."""
     state = _open_alert(store, alert_id, who, comment)
     now = utc_now().to_pydatetime()
     with store.transaction() as cur:
-        cur.execute(
-            "UPDATE alerts SET state = 'resolved', resolved_at = ?, resolved_by = ? "
-            "WHERE alert_id = ?",
-            [now, who.strip(), alert_id],
-        )
+        cur.execute(f"UPDATE alerts SET {updates} WHERE alert_id = ?",
+                    [who.strip(), now, *extra, alert_id])  # fmt: skip
         cur.execute(
             "INSERT INTO alert_events (alert_id, ts, from_state, to_state, actor, comment) "
-            "VALUES (?, ?, ?, 'resolved', ?, ?)",
-            [alert_id, now, state, who.strip(), comment],
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [alert_id, now, state, event, who.strip(), comment],
         )
 
 
