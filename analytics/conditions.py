@@ -1,60 +1,134 @@
-"""Whether a rule's condition holds for each series at each evaluation time.
+"""Each rule's alert conditions over an evaluation grid: one element per alert instance
+(its labels, and where and with what value its condition holds at each time).
 
-Inputs are instant values already resolved with Prometheus staleness (NaN = no sample in
-the lookback), so every kind of rule is a vectorised comparison over a
-(series × evaluation time) matrix.
+PromQL rules are whatever their expression returns (:mod:`analytics.promql`), as in
+Prometheus: every element present at a time is a firing condition, and elements that
+differ only by metric name are one alert. Vigil's per-series
+kinds keep each series apart, including its metric name (as the label ``metric``, which is
+also how the engine's exported series carry it), so two metrics of one host never share
+an alert:
+
+- ``score``: the detector's score at that time is at least ``min_score``;
+- ``band``: the value is outside the detector's band rescaled to the rule's ``k``;
+- ``absent``: the series reported within ``within`` but has no sample in the lookback;
+- ``forecast``: ``predict_linear(series[window], horizon) <op> threshold``; the value is
+  the seconds until the fitted trend crosses the threshold.
 """
 
 from __future__ import annotations
 
-import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from analytics.forecast import seconds_to_threshold
+from analytics.promql import Data, SampleSet, Selector, Vector, compile_query, evaluate_vector
+from analytics.promql import selectors as query_selectors
+from analytics.promql.binary import apply
+from analytics.promql.evaluate import select_rows
+from analytics.promql.ranges import Windows, linear_regression
+from analytics.promql.vectors import NAME, unnamed
 from analytics.rules import Rule
 
-_OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
-        "==": operator.eq, "!=": operator.ne}  # fmt: skip
+DETECTOR_COLUMNS = ("score", "lower", "upper")
+METRIC_LABEL = "metric"
 
 
 @dataclass(frozen=True)
-class InstantMatrix:
-    """Per-series rows, per-evaluation columns."""
+class RuleInputs:
+    """What rules are evaluated over: the series, their samples and the evaluation times
+    (``data``), and the detector's outputs per sample where score or band rules need
+    them (``detector``: ``score``, ``lower``, ``upper``, each a :class:`SampleSet`)."""
 
-    value: np.ndarray
-    score: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    exists: np.ndarray  # the series had reported at least once by then
-
-    def take(self, rows: np.ndarray) -> InstantMatrix:
-        return InstantMatrix(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
+    data: Data
+    detector: dict[str, SampleSet] = field(default_factory=dict)
 
 
-def _band(rule: Rule, m: InstantMatrix) -> np.ndarray:
-    """Outside the baseline band, widened or narrowed to the rule's k."""
-    centre = (m.upper + m.lower) / 2
-    half = (m.upper - m.lower) / 2 * (rule.band_k / rule.model_band_k)
-    direction = rule.direction
-    above = m.value > centre + half
-    below = m.value < centre - half
-    if direction == "up":
-        return above
-    if direction == "down":
-        return below
-    return above | below
+def rule_selectors(rule: Rule) -> list[tuple[Selector, int]]:
+    """The selectors a rule reads, each with how far back (ms) before an evaluation time
+    it reads: what the evaluator must load."""
+    if rule.promql:
+        return query_selectors(compile_query(rule.query))
+    selector = Selector(rule.metric, rule.matchers)
+    if rule.kind == "forecast":
+        return [(selector, rule.window_seconds * 1000)]
+    if rule.kind == "absent":
+        return [(selector, rule.within_seconds * 1000)]
+    return [(selector, 300_000)]
 
 
-def rule_condition(rule: Rule, m: InstantMatrix) -> tuple[np.ndarray, np.ndarray]:
-    """(condition holds, the value reported for the alert) for each series and time."""
+def needs_detector(rule: Rule) -> bool:
+    return rule.kind in ("score", "band")
+
+
+def rule_vector(rule: Rule, inputs: RuleInputs) -> Vector:
+    """Where each of the rule's alert instances has its condition, and its value."""
+    if rule.promql:  # alerts are known by their labels without the metric name
+        return unnamed(evaluate_vector(compile_query(rule.query), inputs.data))
+    data = inputs.data
+    rows = np.flatnonzero(select_rows(data, rule.metric, rule.matchers))
+    if rule.kind == "forecast":
+        return _forecast(rule, data, rows)
+    if rule.kind == "absent":
+        values, present = _absent(rule, data, rows)
+    else:
+        values, present = _detector_condition(rule, inputs, rows)
+    labels = tuple(_series_labels(data, r) for r in rows)
+    out = Vector(labels, np.where(present, values, np.nan), present, rows.astype(np.int64))
+    return out.compact()
+
+
+def _series_labels(data: Data, row: int) -> dict[str, str]:
+    labels = dict(data.labels[row])
+    labels[METRIC_LABEL] = labels.pop(NAME)
+    return labels
+
+
+def _instant(samples: SampleSet, rows: np.ndarray, data: Data) -> np.ndarray:
+    """Each row's value at each evaluation time as an instant selector sees it (NaN: none)."""
+    s = data.semantics
+    return samples.values_at(samples.latest(rows, data.at_ms, s.lookback_ms, s.prometheus_2))
+
+
+def _detector_condition(
+    rule: Rule, inputs: RuleInputs, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    data = inputs.data
+    empty = SampleSet.empty(data.samples.n_rows)
+    detector = {name: inputs.detector.get(name, empty) for name in DETECTOR_COLUMNS}
     with np.errstate(invalid="ignore"):
-        if rule.kind == "threshold":
-            return _OPS[rule.op](m.value, rule.threshold), m.value
         if rule.kind == "score":
-            return m.score >= rule.min_score, m.score
-        if rule.kind == "band":
-            return _band(rule, m), m.value
-        if rule.kind == "absent":
-            return np.isnan(m.value) & m.exists, np.ones_like(m.value)
-    raise ValueError(f"unknown rule kind {rule.kind!r}")
+            score = _instant(detector["score"], rows, data)
+            return score, score >= rule.min_score
+        value = _instant(data.samples, rows, data)
+        lower, upper = (_instant(detector[n], rows, data) for n in ("lower", "upper"))
+        centre = (upper + lower) / 2
+        half = (upper - lower) / 2 * (rule.band_k / rule.model_band_k)
+        above, below = value > centre + half, value < centre - half
+        outside = {"up": above, "down": below}.get(rule.direction, above | below)
+        return value, outside
+
+
+def _absent(rule: Rule, data: Data, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reported within ``within`` but not within the lookback: ``last_over_time(s[within])
+    unless s``, series by series."""
+    s = data.semantics
+    recent = data.samples.latest(rows, data.at_ms, rule.within_seconds * 1000, s.prometheus_2)
+    current = data.samples.latest(rows, data.at_ms, s.lookback_ms, s.prometheus_2)
+    gone = (recent >= 0) & (current < 0)
+    return np.ones(gone.shape), gone
+
+
+def _forecast(rule: Rule, data: Data, rows: np.ndarray) -> Vector:
+    s = data.semantics
+    window_ms = rule.window_seconds * 1000
+    lo, hi = data.samples.window(rows, data.at_ms, window_ms, s.prometheus_2)
+    windows = Windows(data.samples, rows, lo, hi, data.at_ms, window_ms, 0)
+    slope, level = linear_regression(windows, data.at_ms)
+    predicted = slope * rule.horizon_seconds + level
+    with np.errstate(invalid="ignore"):
+        holds = (windows.count >= 2) & (apply(rule.op, predicted, np.float64(rule.threshold)) == 1)
+    eta = seconds_to_threshold(level, slope, rule.threshold, rule.op)
+    labels = tuple(dict(data.labels[r]) for r in rows)
+    out = Vector(labels, np.where(holds, eta, np.nan), holds, rows.astype(np.int64))
+    return unnamed(out.compact())

@@ -1,4 +1,4 @@
-"""Alert lifecycle: instant values at evaluation times, and alert episodes from conditions.
+"""Alert lifecycle: alert episodes from the conditions at each evaluation time.
 
 Episodes follow Prometheus' alerting rule evaluation (``rules/alerting.go``, ``Eval``)
 exactly, so an alert replayed by Vigil opens, fires and resolves at the same evaluation a
@@ -32,37 +32,6 @@ EPISODE_COLUMNS = ["series_idx", "state", "active_at", "fired_at", "resolved_at"
 
 def _ns(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype="datetime64[ns]").view(np.int64)
-
-
-def instant_values(
-    ts: np.ndarray,
-    values: np.ndarray,
-    grid: np.ndarray,
-    *,
-    lookback_seconds: int,
-    left_closed: bool = False,
-) -> np.ndarray:
-    """The value a Prometheus instant query would see at each grid time.
-
-    That is the latest non-NaN sample with ``t - lookback < ts <= t``, or NaN when there is
-    none, so a series that stopped reporting goes stale after the lookback. Prometheus 3
-    made the lookback left-open like this; 2.x included a sample exactly ``lookback`` old,
-    which ``left_closed=True`` reproduces for teams still running it.
-    """
-    times = _ns(ts)
-    values = np.asarray(values, dtype=float)
-    keep = ~np.isnan(values)
-    times, values = times[keep], values[keep]
-    at = _ns(grid)
-    out = np.full(at.shape, np.nan)
-    latest = np.searchsorted(times, at, side="right") - 1
-    seen = latest >= 0
-    fresh = np.zeros_like(seen)
-    oldest = at[seen] - lookback_seconds * _NS
-    kept = times[latest[seen]]
-    fresh[seen] = kept >= oldest if left_closed else kept > oldest
-    out[fresh] = values[latest[fresh]]
-    return out
 
 
 def _runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

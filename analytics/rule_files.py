@@ -22,7 +22,6 @@ from typing import Any
 import yaml
 
 from analytics.rules import MODEL_BAND_K, Rule, RuleValidationError, load_rules
-from analytics.selectors import parse_expr
 
 SCORE_METRIC = "vigil_anomaly_score"
 LOWER_METRIC = "vigil_baseline_lower"
@@ -94,6 +93,31 @@ def import_rule_file(text: str) -> RuleImport:
     return RuleImport(entries, skipped)
 
 
+def load_rule_text(text: str, group: str) -> RuleEntry:
+    """One rule written on its own, as the rule editor shows it (a YAML mapping with
+    ``alert``, ``expr``...): its entry, or :class:`RuleValidationError` with the line
+    counted in ``text``."""
+    if not group.strip():
+        raise RuleValidationError("a rule needs a group", field="group")
+    lines = text.splitlines() or [""]
+    body = "\n".join(["  - " + lines[0], *("    " + line for line in lines[1:])])
+    wrapped = f"groups:\n- name: {json.dumps(group)}\n  rules:\n{body}\n"
+    try:
+        load_rules(wrapped)
+        spec = yaml.safe_load(text)
+    except RuleValidationError as err:
+        line = err.line - _HEADER_LINES if err.line and err.line > _HEADER_LINES else None
+        raise RuleValidationError(err.reason, line=line, field=err.field) from None
+    except yaml.YAMLError as err:
+        raise RuleValidationError(f"invalid YAML: {err}") from None
+    if not isinstance(spec, dict):
+        raise RuleValidationError("expected one rule: a mapping with alert and expr", line=1)
+    return RuleEntry(group, spec)
+
+
+_HEADER_LINES = 3  # the lines load_rule_text puts before the rule
+
+
 def _label(spec: object) -> str:
     if isinstance(spec, dict):
         return str(spec.get("alert") or spec.get("record") or "(unnamed)")
@@ -144,10 +168,12 @@ def prometheus_rule(entry: RuleEntry) -> dict[str, Any]:
 
 def prometheus_expr(rule: Rule) -> str:
     """The rule's condition in PromQL; Vigil-only kinds over the engine's exported series."""
-    if rule.kind == "absent" or (rule.kind == "threshold" and parse_expr(rule.expr).op):
-        return rule.expr  # already PromQL
-    if rule.kind == "threshold":  # the comparison was given in the vigil: block
-        return f"{_selector(rule, None)} {rule.op} {rule.threshold!r}"
+    if rule.promql or rule.kind == "forecast":
+        return rule.query  # PromQL already, or what the vigil: block makes of it
+    if rule.kind == "absent":  # per series, metric name included, as Vigil evaluates it
+        named = f'label_replace({{}}, "{SOURCE_METRIC_LABEL}", "$1", "__name__", "(.+)")'
+        recent = named.format(f"last_over_time({rule.selector}[{rule.within_seconds}s])")
+        return f"{recent} * 0 + 1 unless {named.format(rule.selector)}"
     if rule.kind == "score":
         return f"{_selector(rule, SCORE_METRIC)} >= {rule.min_score!r}"
     upper, lower = _selector(rule, UPPER_METRIC), _selector(rule, LOWER_METRIC)

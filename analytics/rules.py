@@ -1,14 +1,26 @@
 """Alert rules: the file format, and the entry points for selection and templates.
 
 The format is a superset of Prometheus rule files, so an SRE can paste an existing alert
-in, and a Vigil rule can be exported back. Vigil's own kinds (anomaly score, dynamic band,
-absent data) are written as a selector ``expr`` plus a ``vigil:`` mapping. Only what Vigil
-evaluates is accepted: anything else is rejected with the line and field to fix, because a
-rule that silently means something else than it says is worse than no rule.
+in, and a Vigil rule can be exported back. A plain ``expr`` is PromQL, evaluated with
+Prometheus' semantics (:mod:`analytics.promql`): kind ``threshold``, or ``absent`` for an
+``absent(...)`` expression. Vigil's own kinds are a selector ``expr`` plus a ``vigil:``
+mapping, and work per series:
+
+- ``score``: the detector's anomaly score is at least ``min_score``;
+- ``band``: the value is outside the seasonal baseline band widened to ``k`` (``direction``
+  up, down or both);
+- ``forecast``: a linear trend fitted over ``window`` crosses ``threshold`` (``op``) within
+  ``horizon`` — ``predict_linear`` — and the alert says when;
+- ``absent``: a series that reported within ``within`` has no current sample.
+
+Only what Vigil evaluates is accepted: anything else is rejected with the line and field
+to fix, because a rule that silently means something else than it says is worse than no
+rule.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,11 +30,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from analytics.promql import PromQLError, compile_query
 from analytics.selectors import COMPARISONS, LABEL_NAME, ParsedExpr, parse_expr, select
 from analytics.templates import render_templates
 
 MODEL_BAND_K = 3.0  # half-width of the band the detectors emit, in robust scale units
-KINDS = ("threshold", "score", "band", "absent")
+KINDS = ("threshold", "score", "band", "forecast", "absent")
+PER_SERIES_KINDS = ("score", "band", "forecast", "absent")
 DIRECTIONS = ("up", "down", "both")
 _DURATION_HINT = "(use 30s, 5m, 1h)"
 _DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -79,6 +93,10 @@ class Rule:
     band_k: float = 3.0
     model_band_k: float = MODEL_BAND_K
     direction: str = "both"
+    horizon_seconds: int = 4 * 3600  # forecast: how far ahead a crossing alerts
+    window_seconds: int = 6 * 3600  # forecast: history the trend is fitted on
+    within_seconds: int = 3600  # absent: how recently a series must have reported
+    promql: bool = True  # evaluated as the PromQL in ``query`` (else per series by Vigil)
     for_seconds: int = 0
     keep_firing_for_seconds: int = 0
     labels: FrozenMap = field(default_factory=FrozenMap)
@@ -87,6 +105,41 @@ class Rule:
     @property
     def severity(self) -> str:
         return self.labels.get("severity", "warning")
+
+    @property
+    def selector(self) -> str:
+        """The rule's series selector in PromQL (per-series kinds), e.g. ``up{job="x"}``."""
+        inside = ", ".join(f"{n}{op}{json.dumps(v, ensure_ascii=False)}"
+                           for n, op, v in self.matchers)  # fmt: skip
+        name = self.metric or ""
+        return f"{name}{{{inside}}}" if inside or not name else name
+
+    @property
+    def query(self) -> str:
+        """The PromQL whose elements are this rule's alert conditions: the expression
+        itself, or what the ``vigil:`` options make of it. Score and band rules have none
+        (they read the detector's output)."""
+        if self.kind == "threshold" and not parse_expr_op(self.expr):  # vigil: op, threshold
+            return f"{self.expr} {self.op} {_promql_number(self.threshold)}"
+        if self.kind == "forecast":
+            fit = f"predict_linear({self.selector}[{self.window_seconds}s], {self.horizon_seconds})"
+            return f"{fit} {self.op} {_promql_number(self.threshold)}"
+        return self.expr
+
+
+def _promql_number(value: float) -> str:
+    """A float as PromQL reads it back exactly."""
+    if np.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
+    return "NaN" if np.isnan(value) else repr(float(value))
+
+
+def parse_expr_op(expr: str) -> bool:
+    """Whether ``expr`` is more than a bare selector (a comparison, a function...)."""
+    try:
+        return parse_expr(expr).op is not None or parse_expr(expr).absent
+    except ValueError:
+        return True
 
 
 # --- durations -------------------------------------------------------------------------
@@ -110,8 +163,11 @@ def parse_duration(value: object) -> int:
 _GROUP_KEYS = {"name", "rules", "interval"}
 _RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations",
               "vigil"}  # fmt: skip
-_VIGIL_KEYS = {"kind": None, "op": "threshold", "threshold": "threshold",
-               "min_score": "score", "k": "band", "direction": "band"}  # fmt: skip
+_VIGIL_KEYS = {"kind": (), "op": ("threshold", "forecast"),
+               "threshold": ("threshold", "forecast"), "min_score": ("score",), "k": ("band",),
+               "direction": ("band",), "horizon": ("forecast",), "window": ("forecast",),
+               "within": ("absent",)}  # fmt: skip
+_VIGIL_DURATIONS = ("horizon", "window", "within")
 
 
 def _line(node: yaml.Node) -> int:
@@ -205,13 +261,17 @@ def _options(spec: dict[str, yaml.Node]) -> dict[str, Any]:
             if out[key] not in allowed:
                 message = f"must be one of {', '.join(allowed)}"
                 raise RuleValidationError(message, line=_line(node), field=path)
+        elif key in _VIGIL_DURATIONS:
+            out[key] = _duration(node, path)
+            if out[key] <= 0:
+                raise RuleValidationError("must be longer than 0s", line=_line(node), field=path)
         elif key != "kind":
             out[key] = _number(node, path)
         out[f"_line_{key}"] = _line(node)
     return out
 
 
-def _kind_fields(parsed: ParsedExpr, opts: dict[str, Any], expr_line: int) -> dict[str, Any]:
+def _kind_fields(expr: str, opts: dict[str, Any], expr_line: int) -> dict[str, Any]:
     """Reconcile what the expression says with the ``vigil:`` options."""
 
     def fail(message: str, key: str = "expr") -> RuleValidationError:
@@ -219,25 +279,42 @@ def _kind_fields(parsed: ParsedExpr, opts: dict[str, Any], expr_line: int) -> di
         line = expr_line if key == "expr" else opts.get(f"_line_{option}", opts.get("_line"))
         return RuleValidationError(message, line=line, field=key)
 
-    comparison = parsed.op is not None
-    kind = opts.get("kind") or ("absent" if parsed.absent else "threshold" if comparison else None)
-    if kind is None:
-        raise fail("a bare selector needs a comparison (e.g. '> 0.9') or vigil.kind")
-    if parsed.absent and kind != "absent":
+    try:
+        compile_query(expr)
+    except PromQLError as err:
+        raise fail(_clearer(expr, str(err))) from None
+    try:
+        parsed: ParsedExpr | None = parse_expr(expr)
+    except ValueError:
+        parsed = None  # more than a selector: PromQL only
+    bare = parsed is not None and parsed.op is None and not parsed.absent
+    kind = opts.get("kind") or ("absent" if parsed and parsed.absent else None)
+    if kind is None and bare and "threshold" not in opts:
+        raise fail(
+            "a bare selector needs a comparison (e.g. '> 0.9') or vigil.kind; write "
+            "'(selector)' to alert on every series, as Prometheus would"
+        )
+    kind = kind or "threshold"
+    for option, owners in _VIGIL_KEYS.items():
+        if option in opts and owners and kind not in owners:
+            raise fail(f"only applies to kind {' or '.join(owners)}", f"vigil.{option}")
+    if parsed is not None and parsed.absent and kind != "absent":
         raise fail(f"absent(...) cannot be used with kind {kind}")
-    if comparison and kind != "threshold":
-        raise fail(f"kind {kind} takes a selector without a comparison")
-    for option, owner in _VIGIL_KEYS.items():
-        if option in opts and owner not in (None, kind):
-            raise fail(f"only applies to kind {owner}", f"vigil.{option}")
-    out: dict[str, Any] = {"kind": kind}
+    per_series = kind in PER_SERIES_KINDS and bare
+    if kind in PER_SERIES_KINDS and not per_series and not (parsed and parsed.absent):
+        raise fail(f"kind {kind} takes a series selector without a comparison or function")
+    out: dict[str, Any] = {"kind": kind, "promql": not per_series}
+    if parsed is not None:
+        out.update(metric=parsed.metric, matchers=parsed.matchers)
     if kind == "threshold":
-        if comparison and ("op" in opts or "threshold" in opts):
-            raise fail("give the comparison in expr or in vigil, not both", "vigil.op")
-        if not comparison and "threshold" not in opts:
-            raise fail("a threshold rule needs 'expr: selector > number' or vigil.threshold")
-        out["op"] = parsed.op or opts.get("op", ">")
-        out["threshold"] = parsed.threshold if comparison else opts["threshold"]
+        out.update(_threshold_fields(parsed, bare, opts, fail))
+    if kind == "forecast":
+        if "threshold" not in opts:
+            raise fail("a forecast rule needs vigil.threshold", "vigil")
+        out.update(op=opts.get("op", ">"), threshold=opts["threshold"])
+        out.update({f"{k}_seconds": opts[k] for k in ("horizon", "window") if k in opts})
+    if kind == "absent" and "within" in opts:
+        out["within_seconds"] = opts["within"]
     if kind == "score":
         out["min_score"] = opts.get("min_score", 0.9)
         if not 0.0 <= out["min_score"] <= 1.0:
@@ -248,6 +325,34 @@ def _kind_fields(parsed: ParsedExpr, opts: dict[str, Any], expr_line: int) -> di
         if out["band_k"] <= 0:
             raise fail("must be positive", "vigil.k")
     return out
+
+
+def _clearer(expr: str, message: str) -> str:
+    """The parser's message, or, where it only says the query is invalid, what Vigil's
+    own selector parser says is wrong with it."""
+    if not message.endswith("invalid promql query"):
+        return message
+    try:
+        parse_expr(expr)
+    except ValueError as err:
+        if "is beyond a series selector" not in str(err):
+            return f"invalid PromQL: {err}"
+    return message
+
+
+def _threshold_fields(
+    parsed: ParsedExpr | None, bare: bool, opts: dict[str, Any], fail: Any
+) -> dict[str, Any]:
+    """A threshold in the expression (``sel > 0.9``, or any PromQL) or in ``vigil:``."""
+    if not bare and ("op" in opts or "threshold" in opts):
+        raise fail("give the comparison in expr or in vigil, not both", "vigil.op")
+    if bare:
+        if "threshold" not in opts:
+            raise fail("a threshold rule needs 'expr: selector > number' or vigil.threshold")
+        return {"op": opts.get("op", ">"), "threshold": opts["threshold"]}
+    if parsed is not None and parsed.op is not None:
+        return {"op": parsed.op, "threshold": parsed.threshold}
+    return {}
 
 
 def _rule(node: yaml.Node, group: str) -> Rule:
@@ -262,17 +367,13 @@ def _rule(node: yaml.Node, group: str) -> Rule:
             raise RuleValidationError("missing", line=_line(node), field=required)
     name = _text(spec["alert"], "alert")
     expr = _text(spec["expr"], "expr")
-    try:
-        parsed = parse_expr(expr)
-    except ValueError as err:
-        raise RuleValidationError(str(err), line=_line(spec["expr"]), field="expr") from None
-    fields = _kind_fields(parsed, _options(spec), _line(spec["expr"]))
+    fields = _kind_fields(expr, _options(spec), _line(spec["expr"]))
     maps = {
         key: _string_map(spec[key], key, key == "labels") if key in spec else FrozenMap()
         for key in ("labels", "annotations")
     }
     return Rule(
-        name=name, group=group, expr=expr, metric=parsed.metric, matchers=parsed.matchers,
+        name=name, group=group, expr=expr,
         for_seconds=_optional_duration(spec, "for"),
         keep_firing_for_seconds=_optional_duration(spec, "keep_firing_for"),
         **maps, **fields,

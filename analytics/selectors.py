@@ -1,8 +1,9 @@
-"""PromQL-style selectors: parsing ``metric{label=~"x.*"} > 0.9`` and matching series.
+"""Series selectors: recognising the simple rule forms and matching series.
 
-Only instant-vector selectors, optionally compared with a number or wrapped in
-``absent()``, are understood for now; aggregations and range functions are refused with
-a message rather than half-evaluated.
+:func:`parse_expr` recognises the three forms Vigil's per-series kinds and the rule editor
+work with — a selector (``metric{label=~"x.*"}``), a selector compared with a number, and
+``absent(selector)`` — and refuses anything else; full PromQL is
+:mod:`analytics.promql`'s. :func:`select` matches a selector against the series catalog.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def _unsupported(tokens: list[tuple[str, str]]) -> None:
             or (calls and text != "absent")
         ):
             raise ValueError(
-                f"{text!r} is not supported yet: use a series selector, optionally compared with "
-                "a number (aggregations, functions such as rate() and ranges come later)"
+                f"{text!r} is beyond a series selector compared with a number (this form "
+                'takes a plain selector such as metric{label="value"})'
             )
 
 
@@ -159,22 +160,41 @@ def _matches(value: str, op: str, pattern: str) -> bool:
     return hit if op == "=~" else not hit
 
 
-def _label_column(catalog: pd.DataFrame, label: str) -> np.ndarray:
+def _coded_column(
+    catalog: pd.DataFrame, label: str, cache: dict | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values, code of each row) of one label of the catalog."""
+    if cache is not None and label in cache:
+        return cache[label]
     if label == "__name__":
-        return catalog["metric"].astype(str).to_numpy(dtype=object)
-    return np.array([d.get(label, "") or "" for d in catalog["labels"]], dtype=object)
+        column = catalog["metric"].astype(str).to_numpy(dtype=object)
+    else:
+        column = np.array([str(d.get(label, "") or "") for d in catalog["labels"]], dtype=object)
+    uniques, inverse = np.unique(column.astype(str), return_inverse=True)
+    if cache is not None:
+        cache[label] = (uniques, inverse.reshape(-1))
+    return uniques, inverse.reshape(-1)
 
 
 def select(
-    metric: str | None, matchers: Sequence[tuple[str, str, str]], catalog: pd.DataFrame
+    metric: str | None,
+    matchers: Sequence[tuple[str, str, str]],
+    catalog: pd.DataFrame,
+    cache: dict | None = None,
 ) -> np.ndarray:
-    """Which catalog rows a selector matches (a missing label counts as empty)."""
+    """Which catalog rows a selector matches (a missing label counts as empty).
+
+    ``cache`` (a dict kept with one catalog, never shared between catalogs) keeps each
+    label's coded column between calls: a rule evaluation selects hundreds of times over
+    one catalog.
+    """
     mask = np.ones(len(catalog), dtype=bool)
     if metric is not None:
-        mask &= catalog["metric"].to_numpy(dtype=object) == metric
+        names, codes = _coded_column(catalog, "__name__", cache)
+        at = int(np.searchsorted(names, metric))
+        mask &= (codes == at) if at < len(names) and names[at] == metric else False
     for label, op, pattern in matchers:
-        column = _label_column(catalog, label)
-        uniques, inverse = np.unique(column.astype(str), return_inverse=True)
+        uniques, codes = _coded_column(catalog, label, cache)
         hits = np.fromiter((_matches(u, op, pattern) for u in uniques), bool, len(uniques))
-        mask &= hits[inverse.reshape(-1)]
+        mask &= hits[codes]
     return mask

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from analytics.conditions import rule_condition
+from analytics.conditions import rule_selectors, rule_vector
 from analytics.lifecycle import episodes
-from analytics.rules import Rule, load_rules, select_series
-from jobs.evaluate import catalog, evaluation_grid, instant_matrix
+from analytics.promql import Semantics
+from analytics.promql.evaluate import select_rows
+from analytics.rules import Rule, load_rules
+from jobs.evaluate import evaluation_grid
+from jobs.rule_inputs import catalog, load_rule_inputs
 from vigil.store import Store
 
 MAX_DAYS = 90
@@ -25,34 +27,46 @@ MAX_DAYS = 90
 @dataclass(frozen=True)
 class Backtest:
     rule: str
-    series: int  # matched by the rule's selector
+    series: int  # matched by the rule's selectors
     evaluations: int
+    # Per alert instance: series_key names the element (``metric{labels}``), series_id
+    # the series it comes from (NA for an aggregation over several).
     fired: pd.DataFrame  # series_id, series_key, active_at, fired_at, resolved_at, value
     per_day: pd.DataFrame  # day, episodes
     per_series: pd.DataFrame  # series_id, series_key, episodes, firing_seconds
 
 
 def backtest(
-    store: Store, rule: Rule, start: pd.Timestamp, end: pd.Timestamp, interval_s: int
-) -> Backtest:
+    store: Store, rule: Rule, start: pd.Timestamp, end: pd.Timestamp, interval_s: int,
+    semantics: Semantics | None = None,
+) -> Backtest:  # fmt: skip
     """Every episode ``rule`` fires over [start, end] on the stored samples and scores."""
     if end <= start:
         raise ValueError("the backtest must end after it starts")
     if end - start > pd.Timedelta(days=MAX_DAYS):
         raise ValueError(f"a backtest covers at most {MAX_DAYS} days")
     series = catalog(store)
-    selected = np.flatnonzero(select_series(rule, series)) if not series.empty else []
     grid = evaluation_grid(start, end, interval_s)
-    if len(selected) == 0 or len(grid) == 0:
-        return _result(rule, len(selected), len(grid), series, pd.DataFrame(), end)
-    ids = series["series_id"].to_numpy()[selected]
-    needs_scores = rule.kind in ("score", "band")
-    matrix = instant_matrix(store, ids, grid, left_closed=False, with_scores=needs_scores)
-    active, values = rule_condition(rule, matrix)
-    found = episodes(grid, active, values, rule.for_seconds, rule.keep_firing_for_seconds)
+    if series.empty or len(grid) == 0:
+        return _result(rule, 0, len(grid), series, pd.DataFrame(), end)
+    inputs = load_rule_inputs(store, series, [rule], grid, semantics)
+    vector = rule_vector(rule, inputs)
+    matched = int(sum(select_rows(inputs.data, s.metric, s.matchers).sum()
+                      for s, _ in rule_selectors(rule)))  # fmt: skip
+    if not len(vector):
+        return _result(rule, matched, len(grid), series, pd.DataFrame(), end)
+    found = episodes(grid, vector.present, vector.values, rule.for_seconds,
+                     rule.keep_firing_for_seconds)  # fmt: skip
     found = found.loc[found["fired_at"].notna()].copy()
-    found["series_idx"] = selected[found["series_idx"].to_numpy(int)]
-    return _result(rule, len(selected), len(grid), series, found, end)
+    found["source"] = vector.sources[found["series_idx"].to_numpy(int)]
+    found["element"] = [_element_key(vector.labels[i]) for i in found["series_idx"].to_numpy(int)]
+    return _result(rule, matched, len(grid), series, found, end)
+
+
+def _element_key(labels: dict[str, str]) -> str:
+    """An element as people read it: ``metric{label="value", ...}``."""
+    inside = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{labels.get('__name__', '')}{{{inside}}}"
 
 
 def _result(
@@ -66,17 +80,18 @@ def _result(
                         pd.DataFrame(columns=["day", "episodes"]),
                         pd.DataFrame(columns=["series_id", "series_key", "episodes",
                                               "firing_seconds"]))  # fmt: skip
-    rows = series.iloc[found["series_idx"].to_numpy(int)]
+    source = found["source"].to_numpy(int)
+    ids = series["series_id"].to_numpy()
     fired = pd.DataFrame(
         {
-            "series_id": rows["series_id"].to_numpy(),
-            "series_key": rows["series_key"].to_numpy(),
+            "series_id": pd.array([ids[s] if s >= 0 else None for s in source], dtype="Int64"),
+            "series_key": found["element"].to_numpy(dtype=object),
             "active_at": pd.to_datetime(found["active_at"]).to_numpy(),
             "fired_at": pd.to_datetime(found["fired_at"]).to_numpy(),
             "resolved_at": pd.to_datetime(found["resolved_at"]).to_numpy(),
             "value": found["value"].to_numpy(float),
         }
-    ).sort_values(["fired_at", "series_id"], ignore_index=True)
+    ).sort_values(["fired_at", "series_key"], ignore_index=True)
     until = fired["resolved_at"].fillna(end)
     fired_for = (until - fired["fired_at"]).dt.total_seconds()
     per_day = (
@@ -85,10 +100,11 @@ def _result(
     )  # fmt: skip
     per_series = (
         fired.assign(firing_seconds=fired_for)
-        .groupby(["series_id", "series_key"], as_index=False)
-        .agg(episodes=("fired_at", "size"), firing_seconds=("firing_seconds", "sum"))
+        .groupby(["series_key"], as_index=False, dropna=False)
+        .agg(series_id=("series_id", "first"), episodes=("fired_at", "size"),
+             firing_seconds=("firing_seconds", "sum"))
         .sort_values(["episodes", "firing_seconds"], ascending=False, ignore_index=True)
-    )
+    )[["series_id", "series_key", "episodes", "firing_seconds"]]  # fmt: skip
     return Backtest(rule.name, matched, evaluations, fired, per_day, per_series)
 
 

@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analytics.conditions import InstantMatrix, rule_condition
-from analytics.lifecycle import episodes, instant_values
-from analytics.rules import Rule, render_annotations, select_series
+from analytics.conditions import rule_vector
+from analytics.lifecycle import episodes
+from analytics.promql import EvaluationError, Semantics, Vector
+from analytics.promql.vectors import NAME
+from analytics.rules import Rule, render_annotations
 from jobs.alert_writer import write_episodes
+from jobs.rule_inputs import catalog, load_rule_inputs
 from jobs.scoring import ModelCache, score_window
 from vigil.clock import as_ns
 from vigil.labels import labels_json
 from vigil.metrics import EVALUATION_DURATION
-from vigil.rules_store import enabled_rules
+from vigil.rules_store import enabled_rules, record_health
 from vigil.store import Store
 
-LOOKBACK_SECONDS = 300  # Prometheus' default staleness window
 WARMUP_MARGIN = pd.Timedelta(hours=1)
 
 
@@ -51,96 +54,54 @@ def evaluation_grid(start: pd.Timestamp, end: pd.Timestamp, interval_s: int) -> 
     return as_ns(pd.date_range(first, end, freq=f"{interval_s}s"))
 
 
-def catalog(store: Store) -> pd.DataFrame:
-    """Every series with its labels as dicts, the frame rule selectors match against."""
-    frame = store.df(
-        "SELECT series_id, series_key, metric, labels, service FROM series ORDER BY series_id"
-    )
-    frame["labels"] = [json.loads(text) for text in frame["labels"]]
-    return frame
-
-
-def instant_matrix(
-    store: Store,
-    series_ids: np.ndarray,
-    grid: np.ndarray,
-    left_closed: bool,
-    *,
-    with_scores: bool = True,
-) -> InstantMatrix:
-    """Value, score and band of ``series_ids`` at every evaluation time (NaN when stale).
-    Without ``with_scores`` only values are read (threshold and absent rules need no more);
-    score and band are then all NaN."""
-    start = pd.Timestamp(grid[0]) - pd.Timedelta(seconds=LOOKBACK_SECONDS)
-    end = pd.Timestamp(grid[-1]) + pd.Timedelta(seconds=1)
-    detector = ", c.score, c.lower, c.upper" if with_scores else ""
-    join = "LEFT JOIN scores c USING (series_id, ts)" if with_scores else ""
-    ids = np.asarray(series_ids, dtype=np.int64)
-    columns = store.cursor.execute(
-        f"""
-        SELECT s.series_id, epoch_ns(s.ts) AS ts, s.value{detector}
-        FROM samples s {join}
-        WHERE s.ts >= ? AND s.ts < ? AND s.series_id IN (SELECT unnest(?::BIGINT[]))
-        ORDER BY s.series_id, s.ts
-        """,
-        [start.to_pydatetime(), end.to_pydatetime(), ids.tolist()],
-    ).fetchnumpy()
-    first_seen = dict(
-        store.cursor.execute(
-            "SELECT series_id, epoch_ns(min(ts)) FROM samples "
-            "WHERE series_id IN (SELECT unnest(?::BIGINT[])) GROUP BY series_id",
-            [ids.tolist()],
-        ).fetchall()
-    )
-    names = ("value", "score", "lower", "upper") if with_scores else ("value",)
-    shape = (len(ids), len(grid))
-    out = {name: np.full(shape, np.nan) for name in names}
-    numbers = {name: np.ma.filled(np.ma.asarray(columns[name], dtype=float), np.nan)
-               for name in names}  # fmt: skip
-    sample_ids = np.asarray(columns["series_id"], dtype=np.int64)
-    sample_ts = np.asarray(columns["ts"], dtype=np.int64).view("datetime64[ns]")
-    grid_ns = as_ns(grid).view(np.int64)
-    exists = np.zeros(shape, dtype=bool)
-    for row, sid in enumerate(ids):  # samples are sorted by series: each one is a slice
-        a, b = np.searchsorted(sample_ids, [sid, sid + 1])
-        if int(sid) in first_seen:
-            exists[row] = grid_ns >= first_seen[int(sid)]
-        for name in names:
-            out[name][row] = instant_values(
-                sample_ts[a:b], numbers[name][a:b], grid,
-                lookback_seconds=LOOKBACK_SECONDS, left_closed=left_closed,
-            )  # fmt: skip
-    if not with_scores:
-        nothing = np.broadcast_to(np.nan, shape)
-        out.update(score=nothing, lower=nothing, upper=nothing)
-    return InstantMatrix(exists=exists, **out)
-
-
 def fingerprint(rule_name: str, labels: dict[str, str]) -> str:
     return hashlib.sha1(f"{rule_name}\x00{labels_json(labels)}".encode()).hexdigest()[:16]
 
 
-def _episode_rows(rule: Rule, found: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+def _without_name(labels: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in labels.items() if k != NAME}
+
+
+def alert_labels(rule: Rule, element: Mapping[str, str]) -> dict[str, str]:
+    """An alert's labels: its element's (without the metric name, as in Prometheus),
+    the rule's, ``alertname``, and the severity."""
+    labels = {**_without_name(element), **rule.labels, "alertname": rule.name}
+    labels["severity"] = rule.severity
+    return labels
+
+
+def _annotations(rule: Rule, labels: dict[str, str], source: str | None, value: float,
+                 last_eval: pd.Timestamp) -> str:  # fmt: skip
+    """Annotations with templates filled in; a forecast also says when it will cross."""
+    template_labels = {**labels, "__name__": source} if source else labels
+    out = render_annotations(rule, template_labels, value)
+    if rule.kind == "forecast" and np.isfinite(value):
+        crossing = pd.Timestamp(last_eval) + pd.Timedelta(seconds=float(value))
+        out.setdefault("predicted_at", crossing.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return json.dumps(out, ensure_ascii=False)
+
+
+def _episode_rows(
+    rule: Rule, found: pd.DataFrame, vector: Vector, series: pd.DataFrame
+) -> pd.DataFrame:
+    """One alert row per episode of an element of the rule's vector."""
     rows = []
     for ep in found.itertuples(index=False):
-        series = catalog.iloc[int(ep.series_idx)]
-        labels = {**series["labels"], **rule.labels, "alertname": rule.name}
-        labels["severity"] = rule.severity
+        element = int(ep.series_idx)
+        source = int(vector.sources[element])
+        labels = alert_labels(rule, vector.labels[element])
+        metric = series["metric"].iat[source] if source >= 0 else None
+        service = labels.get("service") or (series["service"].iat[source] if source >= 0 else None)
         rows.append(
             {
-                "fingerprint": fingerprint(rule.name, series["labels"]),
+                "fingerprint": fingerprint(rule.name, _without_name(vector.labels[element])),
                 "rule_id": rule.name,
-                "series_id": int(series["series_id"]),
+                "series_id": int(series["series_id"].iat[source]) if source >= 0 else None,
                 "labels": labels_json(labels),
-                "annotations": json.dumps(
-                    render_annotations(
-                        rule, {**labels, "__name__": series["metric"]}, float(ep.value)
-                    ),
-                    ensure_ascii=False,
-                ),
+                "annotations": _annotations(rule, labels, metric, float(ep.value), ep.last_eval_at),
                 "severity": rule.severity,
-                "service": series["service"],
-                "group_key": series["service"] or "",
+                "service": service,
+                "group_key": service or "",
                 "state": ep.state,
                 "active_at": ep.active_at,
                 "fired_at": ep.fired_at,
@@ -160,12 +121,12 @@ def evaluate_window(
     until: pd.Timestamp,
     interval_s: int,
     *,
-    lookback_left_closed: bool = False,
+    semantics: Semantics | None = None,
 ) -> EvaluateSummary:
     """Score [since, until] and evaluate all enabled rules over it (see module docstring).
 
-    ``lookback_left_closed`` reproduces Prometheus 2.x staleness (see
-    :func:`analytics.lifecycle.instant_values`); the default follows Prometheus 3.
+    ``semantics`` picks the Prometheus major version whose edge cases rules follow (see
+    :class:`analytics.promql.Semantics`); the default follows Prometheus 3.
     """
     rules = enabled_rules(store)
     warmup = max(
@@ -176,24 +137,38 @@ def evaluate_window(
     scored = score_window(store, cache, grid_start, until + pd.Timedelta(seconds=1))
     grid = evaluation_grid(grid_start, until, interval_s)
     series = catalog(store)
-    frames = []
+    frames, health = [], {}
     if len(grid) and not series.empty and rules:
-        matrix = instant_matrix(store, series["series_id"].to_numpy(), grid, lookback_left_closed)
+        inputs = load_rule_inputs(store, series, rules, grid, semantics)
         for rule in rules:
-            selected = np.flatnonzero(select_series(rule, series))
-            if selected.size == 0:
+            try:
+                vector = rule_vector(rule, inputs)
+            except EvaluationError as err:  # the rule fails; the others go on
+                health[rule.name] = str(err)
                 continue
-            active, values = rule_condition(rule, matrix.take(selected))
-            found = episodes(grid, active, values, rule.for_seconds, rule.keep_firing_for_seconds)
-            found = found.loc[found["state"] != "inactive"].copy()
-            found["series_idx"] = selected[found["series_idx"].to_numpy(int)]
-            frames.append(_episode_rows(rule, found, series))
+            health[rule.name] = None
+            found = _rule_episodes(rule, vector, grid, series)
+            if not found.empty:
+                frames.append(found)
     computed = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     grid_first = pd.Timestamp(grid[0]) if len(grid) else since
-    written = write_episodes(store, computed, grid_first, [r.name for r in rules])
+    evaluated = [r.name for r in rules if health.get(r.name) is None]
+    written = write_episodes(store, computed, grid_first, evaluated)
+    record_health(store, health, until)
     store.execute(
         "INSERT OR REPLACE INTO watermarks VALUES ('evaluator', 'rules', ?)",
         [until.to_pydatetime()],
     )
     firing = int(store.one("SELECT count(*) FROM alerts WHERE state = 'firing'") or 0)
     return EvaluateSummary(scored, len(rules), len(grid), written, firing)
+
+
+def _rule_episodes(
+    rule: Rule, vector: Vector, grid: np.ndarray, series: pd.DataFrame
+) -> pd.DataFrame:
+    if not len(vector):
+        return pd.DataFrame()
+    found = episodes(grid, vector.present, vector.values, rule.for_seconds,
+                     rule.keep_firing_for_seconds)  # fmt: skip
+    found = found.loc[found["state"] != "inactive"]
+    return _episode_rows(rule, found, vector, series)

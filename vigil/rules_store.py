@@ -12,22 +12,22 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
+from typing import Any
 
+import pandas as pd
 import yaml
 
 from analytics.rule_files import RuleEntry, Skipped, export_rule_file, import_rule_file
 from analytics.rules import Rule, load_rules
+from vigil.audit import record
 from vigil.clock import utc_now
 from vigil.store import Store
 
 
 def default_rules_text() -> str:
     return resources.files("vigil.rules").joinpath("default.yaml").read_text(encoding="utf-8")
-
-
-def _rule_file(specs: list[dict]) -> str:
-    return yaml.safe_dump({"groups": [{"name": "vigil", "rules": specs}]}, allow_unicode=True)
 
 
 def seed_default_rules(store: Store) -> int:
@@ -55,10 +55,33 @@ def seed_default_rules(store: Store) -> int:
 
 
 def enabled_rules(store: Store) -> list[Rule]:
-    rows = store.cursor.execute("SELECT spec FROM rules WHERE enabled ORDER BY rule_id").fetchall()
+    """The rules evaluation runs, each in its group, in name order."""
+    rows = store.cursor.execute(
+        "SELECT rule_group, spec FROM rules WHERE enabled ORDER BY rule_id"
+    ).fetchall()
     if not rows:
         return []
-    return load_rules(_rule_file([json.loads(spec) for (spec,) in rows]))
+    groups: dict[str, list[dict]] = {}
+    for group, spec in rows:
+        groups.setdefault(group or "vigil", []).append(json.loads(spec))
+    text = yaml.safe_dump({"groups": [{"name": g, "rules": r} for g, r in groups.items()]},
+                          allow_unicode=True)  # fmt: skip
+    return sorted(load_rules(text), key=lambda rule: rule.name)
+
+
+def record_health(store: Store, errors: dict[str, str | None], at: pd.Timestamp) -> None:
+    """After an evaluation: when each rule was evaluated and its error (None: it worked)."""
+    if not errors:
+        return
+    frame = pd.DataFrame({"rule_id": list(errors), "error": list(errors.values())})
+    with store.transaction() as cur:
+        cur.register("rule_health", frame)
+        cur.execute(
+            "UPDATE rules SET last_eval_at = ?, last_error = h.error FROM rule_health h "
+            "WHERE rules.rule_id = h.rule_id",
+            [at.to_pydatetime()],
+        )
+        cur.unregister("rule_health")
 
 
 def rule_entries(store: Store) -> list[RuleEntry]:
@@ -99,33 +122,49 @@ def import_rules(store: Store, text: str, author: str) -> ImportSummary:
             "SELECT rule_id, rule_group, spec, current_version FROM rules"
         ).fetchall()
     }
-    start = int(store.one("SELECT coalesce(max(position) + 1, 0) FROM rules") or 0)
+    start = next_position(store)
     now = utc_now().to_pydatetime()
     added, updated, unchanged = [], [], []
     with store.transaction() as cur:
         for offset, entry in enumerate(parsed.entries):
-            rule = entry.rule()
-            body = json.dumps(entry.spec, ensure_ascii=False)
             before = current.get(entry.name)
             if before is not None and before[:2] == (entry.group, entry.spec):
                 unchanged.append(entry.name)
                 continue
-            version = 1 if before is None else before[2] + 1
-            diff = None if before is None else _diff(before[1], entry.spec, version)
-            cur.execute(
-                "INSERT OR REPLACE INTO rules (rule_id, kind, enabled, severity, spec, "
-                "current_version, updated_at, updated_by, rule_group, position) "
-                "VALUES (?, ?, coalesce((SELECT enabled FROM rules WHERE rule_id = ?), TRUE), "
-                "?, ?, ?, ?, ?, ?, coalesce((SELECT position FROM rules WHERE rule_id = ?), ?))",
-                [entry.name, rule.kind, entry.name, rule.severity, body, version, now, author,
-                 entry.group, entry.name, start + offset],
-            )  # fmt: skip
-            cur.execute(
-                "INSERT INTO rule_versions VALUES (?, ?, ?, ?, ?, ?)",
-                [entry.name, version, body, author, now, diff],
-            )
+            write_version(cur, entry, before, author, now, start + offset, "rule.import")
             (added if before is None else updated).append(entry.name)
     return ImportSummary(added, updated, unchanged, parsed.skipped)
+
+
+def next_position(store: Store) -> int:
+    """Where a new rule goes in file order: after every rule there is."""
+    return int(store.one("SELECT coalesce(max(position) + 1, 0) FROM rules") or 0)
+
+
+def write_version(
+    cur: Any, entry: RuleEntry, before: tuple[str, dict, int] | None, author: str,
+    now: datetime, position: int, action: str,
+) -> int:  # fmt: skip
+    """Store ``entry`` as its rule's next version (version 1 for a new rule), with a diff
+    against ``before`` (group, spec, version) and an audit entry; returns the version."""
+    rule = entry.rule()
+    body = json.dumps(entry.spec, ensure_ascii=False)
+    version = 1 if before is None else before[2] + 1
+    diff = None if before is None else _diff(before[1], entry.spec, version)
+    cur.execute(
+        "INSERT OR REPLACE INTO rules (rule_id, kind, enabled, severity, spec, "
+        "current_version, updated_at, updated_by, rule_group, position) "
+        "VALUES (?, ?, coalesce((SELECT enabled FROM rules WHERE rule_id = ?), TRUE), "
+        "?, ?, ?, ?, ?, ?, coalesce((SELECT position FROM rules WHERE rule_id = ?), ?))",
+        [entry.name, rule.kind, entry.name, rule.severity, body, version, now, author,
+         entry.group, entry.name, position],
+    )  # fmt: skip
+    cur.execute(
+        "INSERT INTO rule_versions VALUES (?, ?, ?, ?, ?, ?)",
+        [entry.name, version, body, author, now, diff],
+    )
+    record(cur, author, action, entry.name, None if before is None else before[1], entry.spec)
+    return version
 
 
 def _diff(before: dict, after: dict, version: int) -> str:

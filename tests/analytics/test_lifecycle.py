@@ -5,7 +5,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.lifecycle import episodes, instant_values
+from analytics.lifecycle import episodes
 
 STEP = 60
 T0 = np.datetime64("2024-03-01T00:00:00", "ns")
@@ -125,49 +125,6 @@ def test_irregular_grid_uses_times_not_counts() -> None:
     times = T0 + np.array([0, 60, 120, 600, 660], dtype="timedelta64[s]")
     found = episodes(times, np.ones((1, 5), dtype=bool), np.ones((1, 5)), 300, 0)
     assert found["fired_at"].iloc[0] == pd.Timestamp(times[3])
-
-
-# --- instant values --------------------------------------------------------------------
-
-
-def test_instant_values_take_latest_sample_within_lookback() -> None:
-    ts = np.array([at(0), at(1.5), at(10)])
-    out = instant_values(ts, np.array([1.0, 2.0, 3.0]), grid(17), lookback_seconds=300)
-    expected = [1, 1, 2, 2, 2, 2, 2, np.nan, np.nan, np.nan, 3, 3, 3, 3, 3, np.nan, np.nan]
-    np.testing.assert_array_equal(out, expected)
-
-
-def test_instant_values_lookback_is_left_open() -> None:
-    out = instant_values(np.array([at(0)]), np.array([1.0]), grid(6), lookback_seconds=300)
-    np.testing.assert_array_equal(out, [1, 1, 1, 1, 1, np.nan])
-
-
-def test_instant_values_left_closed_keeps_a_sample_exactly_lookback_old() -> None:
-    out = instant_values(
-        np.array([at(0)]), np.array([1.0]), grid(7), lookback_seconds=300, left_closed=True
-    )
-    np.testing.assert_array_equal(out, [1, 1, 1, 1, 1, 1, np.nan])
-
-
-def test_instant_values_ignore_nan_samples() -> None:
-    ts = np.array([at(0), at(2), at(3)])
-    out = instant_values(ts, np.array([1.0, np.nan, np.nan]), grid(7), lookback_seconds=300)
-    np.testing.assert_array_equal(out, [1, 1, 1, 1, 1, np.nan, np.nan])
-
-
-def test_instant_values_before_first_sample_and_empty_input() -> None:
-    out = instant_values(np.array([at(3)]), np.array([7.0]), grid(5), lookback_seconds=300)
-    np.testing.assert_array_equal(out, [np.nan, np.nan, np.nan, 7, 7])
-    empty = instant_values(
-        np.array([], dtype="datetime64[ns]"), np.array([]), grid(3), lookback_seconds=300
-    )
-    assert np.isnan(empty).all()
-
-
-def test_instant_values_accept_microsecond_times() -> None:
-    ts = np.array([at(0)]).astype("datetime64[us]")
-    out = instant_values(ts, np.array([4.0]), grid(2).astype("datetime64[us]"), lookback_seconds=60)
-    np.testing.assert_array_equal(out, [4, np.nan])
 
 
 # --- property: agrees with a step-by-step Prometheus state machine -----------------------

@@ -104,6 +104,6 @@ def test_the_command_backtests_a_draft_directly_and_through_the_engine(tmp_path:
         # both runs end at their own "now": a minute boundary between them adds one evaluation
         assert answer["evaluations"] - result["evaluations"] in (0, 1)
         assert {**answer, "evaluations": 0} == {**result, "evaluations": 0}
-        draft.write_text("groups: [{name: g, rules: [{alert: X, expr: 'sum(up) > 1'}]}]")
+        draft.write_text("groups: [{name: g, rules: [{alert: X, expr: 'topk(1, up) > 1'}]}]")
         refused = run_vigil(data_dir, "rules", "backtest", str(draft), port=port)
-        assert refused.returncode == 2 and "'sum' is not supported" in refused.stderr
+        assert refused.returncode == 2 and "topk is not supported" in refused.stderr

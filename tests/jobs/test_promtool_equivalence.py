@@ -1,87 +1,91 @@
-"""Vigil fires and resolves static rules at the same evaluation times as Prometheus.
+"""Vigil fires and resolves rules at the same evaluation times as Prometheus.
 
-Random series and threshold rules are evaluated by Vigil's evaluate job on a real store;
-for every minute, the set of alerts Vigil has firing becomes the expectation of a
-``promtool test rules`` unit test over the same input. promtool (Prometheus' own rule
+Random series and random alerting rules — thresholds on selectors as most rule files
+have them, and PromQL with aggregations, ``rate()`` and friends, arithmetic, vector
+matching and set operators (see :mod:`tests.promql_cases`), each with a random ``for``
+and ``keep_firing_for`` — are evaluated by Vigil's evaluate job on a real store. For
+every minute, the set of alerts Vigil has firing becomes the expectation of a
+``promtool test rules`` unit test over the same input; promtool (Prometheus' own rule
 engine) then checks Vigil's answer minute by minute.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from analytics.promql import Semantics
 from jobs.evaluate import evaluate_window
 from jobs.scoring import ModelCache
 from tests.conftest import need_binary
+from tests.promql_cases import MINUTES, Case, Grammar, random_case
+from tests.promtool import prometheus_2, run_unit_tests
 from vigil.ingest import ingest
 from vigil.sources.base import PullResult
 from vigil.store import Store
 
 T0 = pd.Timestamp("2026-01-01 00:00")
 CASES = 200  # the rules issue asks for at least 200 random cases
-MINUTES = 45
 
 
-def _random_case(rng: np.random.Generator, case: int) -> dict:
-    """A few series of one metric (some minutes missing) and one rule over it."""
-    metric = f"load_{case}"
-    series = []
-    for i in range(int(rng.integers(1, 4))):
-        values = np.round(rng.uniform(0, 10, MINUTES), 1)
-        missing = rng.random(MINUTES) < rng.choice([0.0, 0.1, 0.3])
-        series.append({"labels": {"instance": f"host-{i}"}, "values": values, "missing": missing})
-    rule = {
-        "alert": f"LoadHigh{case}",
-        "expr": f"{metric} {rng.choice(['>', '>=', '<'])} {float(rng.integers(2, 9))}",
-        "labels": {"severity": str(rng.choice(["warning", "critical"]))},
-    }
+def _random_rule(rng: np.random.Generator, case: int) -> tuple[Case, dict]:
+    """A case and its rule: every other one a plain threshold on a selector."""
+    drawn = random_case(rng, suffix=f"_{case}")
+    grammar = Grammar(rng, f"_{case}")
+    if case % 2 == 0:
+        op = grammar.pick([">", ">=", "<"])
+        expr = f"{grammar.selector('full')} {op} {grammar.pick(['2.05', '5.05', '7.05'])}"
+    elif rng.random() < 0.6:
+        expr = f"({drawn.expr}) {grammar.pick(['>', '<'])} {grammar.number()}"
+    else:  # every element fires; a bare selector alone would be refused as a likely slip
+        expr = f"({drawn.expr})"
+    rule = {"alert": f"Case{case}", "expr": expr,
+            "labels": {"severity": str(grammar.pick(["warning", "critical"]))}}  # fmt: skip
     if (for_minutes := int(rng.choice([0, 0, 1, 2, 3, 5]))) > 0:
         rule["for"] = f"{for_minutes}m"
     if (keep := int(rng.choice([0, 0, 1, 2, 4]))) > 0:
         rule["keep_firing_for"] = f"{keep}m"
-    return {"metric": metric, "series": series, "rule": rule}
+    return Case(drawn.series, expr), rule
 
 
-def _vigil_firing(store: Store, cases: list[dict], left_closed: bool) -> list[dict]:
-    """Run Vigil's evaluate job over every case at once (each has its own metric and
+def _vigil_firing(store: Store, cases: list[Case], rules: list[dict],
+                  semantics: Semantics) -> list[dict[int, list[dict]]]:  # fmt: skip
+    """Run Vigil's evaluate job over every case at once (each has its own metrics and
     rule); for each case, the labels firing at each minute."""
     minutes = np.arange(MINUTES)
-    rows, catalog = [], []
+    frames, catalog = [], []
     for case in cases:
-        for s in case["series"]:
-            key = f'{case["metric"]}{{instance="{s["labels"]["instance"]}"}}'
-            catalog.append({"series_key": key, "metric": case["metric"], "labels": s["labels"],
+        for s in case.series:
+            catalog.append({"series_key": s.selector, "metric": s.metric, "labels": s.labels,
                             "unit": None, "service": None, "host": None})  # fmt: skip
-            keep = ~s["missing"]
+            keep = ~s.missing
             ts = T0 + pd.to_timedelta(minutes[keep], unit="m")
-            rows.append(pd.DataFrame({"series_key": key, "value": s["values"][keep], "ts": ts}))
-        rule = case["rule"]
+            frames.append(pd.DataFrame({"series_key": s.selector, "value": s.values[keep],
+                                        "ts": ts}))  # fmt: skip
+    for rule in rules:
         store.execute(
             "INSERT INTO rules (rule_id, kind, enabled, severity, spec, current_version, "
             "updated_at, updated_by) VALUES (?, 'threshold', TRUE, ?, ?, 1, ?, 'test')",
             [rule["alert"], rule["labels"]["severity"], json.dumps(rule), T0.to_pydatetime()],
         )
-    ingest(store, "file", PullResult(pd.concat(rows), pd.DataFrame(catalog)))
+    ingest(store, "file", PullResult(pd.concat(frames), pd.DataFrame(catalog)))
     end = T0 + pd.Timedelta(minutes=MINUTES - 1)
-    evaluate_window(store, ModelCache(), T0, end, 60, lookback_left_closed=left_closed)
-    return [_firing(store, case["rule"]["alert"]) for case in cases]
+    evaluate_window(store, ModelCache(), T0, end, 60, semantics=semantics)
+    unhealthy = store.df("SELECT rule_id, last_error FROM rules WHERE last_error IS NOT NULL")
+    assert unhealthy.empty, unhealthy.to_string()
+    return [_firing(store, rule["alert"]) for rule in rules]
 
 
 def _firing(store: Store, rule_name: str) -> dict[int, list[dict]]:
-    minutes = np.arange(MINUTES)
     alerts = store.df(
         "SELECT labels, fired_at, resolved_at FROM alerts "
         "WHERE rule_id = ? AND fired_at IS NOT NULL",
         [rule_name],
     )
-    firing: dict[int, list[dict]] = {m: [] for m in minutes}
+    firing: dict[int, list[dict]] = {m: [] for m in range(MINUTES)}
     for alert in alerts.itertuples(index=False):
         labels = {k: v for k, v in json.loads(alert.labels).items() if k != "alertname"}
         start = int((alert.fired_at - T0) / pd.Timedelta(minutes=1))
@@ -95,57 +99,33 @@ def _firing(store: Store, rule_name: str) -> dict[int, list[dict]]:
     return firing
 
 
-def _promtool_test(case: dict, firing: dict[int, list[dict]]) -> dict:
-    def values(s: dict) -> str:
-        return " ".join("_" if gone else f"{v:g}" for v, gone in zip(s["values"], s["missing"],
-                                                                    strict=True))  # fmt: skip
-
-    return {
-        "interval": "1m",
-        "input_series": [
-            {
-                "series": f'{case["metric"]}{{instance="{s["labels"]["instance"]}"}}',
-                "values": values(s),
-            }
-            for s in case["series"]
-        ],
-        "alert_rule_test": [
-            {
-                "eval_time": f"{m}m",
-                "alertname": case["rule"]["alert"],
-                "exp_alerts": [{"exp_labels": labels} for labels in firing[m]],
-            }
-            for m in range(MINUTES)
-        ],
-    }
-
-
-def _prometheus_2(promtool: str) -> bool:
-    """Prometheus 2.x counts a sample exactly 5 minutes old as current; 3.x does not."""
-    version = subprocess.run([promtool, "--version"], capture_output=True, text=True)
-    found = re.search(r"version (\d+)\.", version.stdout + version.stderr)
-    return found is not None and int(found.group(1)) < 3
+def _promtool_test(case: Case, rule: dict, firing: dict[int, list[dict]]) -> dict:
+    inputs = [{"series": s.selector, "values": s.promtool_values()} for s in case.series]
+    checks = [
+        {"eval_time": f"{m}m", "alertname": rule["alert"],
+         "exp_alerts": [{"exp_labels": labels} for labels in firing[m]]}
+        for m in range(MINUTES)
+    ]  # fmt: skip
+    return {"interval": "1m", "input_series": inputs, "alert_rule_test": checks}
 
 
 def test_vigil_and_promtool_agree_on_every_evaluation(tmp_path: Path) -> None:
     promtool = need_binary("promtool")
     rng = np.random.default_rng(20261125)
-    cases = [_random_case(rng, case) for case in range(CASES)]
+    drawn = [_random_rule(rng, case) for case in range(CASES)]
+    cases, rules = [c for c, _ in drawn], [r for _, r in drawn]
     store = Store.open(tmp_path / "vigil")
     try:
-        firings = _vigil_firing(store, cases, _prometheus_2(promtool))
+        semantics = Semantics(prometheus_2=prometheus_2(promtool))
+        firings = _vigil_firing(store, cases, rules, semantics)
     finally:
         store.close()
-    tests = [_promtool_test(case, firing) for case, firing in zip(cases, firings, strict=True)]
-    fired = sum(len(v) for firing in firings for v in firing.values())
-    assert fired > 100, "the random cases should exercise firing alerts"
-    rules = {"groups": [{"name": "equivalence", "interval": "1m",
-                         "rules": [case["rule"] for case in cases]}]}  # fmt: skip
-    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
-    spec = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": tests}
-    (tmp_path / "test.yml").write_text(yaml.safe_dump(spec))
-    result = subprocess.run(
-        [promtool, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    fired = [sum(len(v) for v in firing.values()) for firing in firings]
+    assert sum(fired) > 1000, "the random cases should exercise firing alerts"
+    assert sum(1 for f in fired if f) > CASES / 2, "most rules should fire at some point"
+    suites = [
+        ({"groups": [{"name": "equivalence", "interval": "1m", "rules": [rule]}]},
+         [_promtool_test(case, rule, firing)])
+        for case, rule, firing in zip(cases, rules, firings, strict=True)
+    ]  # fmt: skip
+    run_unit_tests(promtool, tmp_path, suites)

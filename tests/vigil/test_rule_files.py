@@ -7,10 +7,12 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
-from analytics.conditions import InstantMatrix, rule_condition
+from analytics.conditions import RuleInputs, rule_vector
+from analytics.promql import Data, SampleSet
 from analytics.rule_files import RuleEntry, export_rule_file, import_rule_file, prometheus_expr
 from analytics.rules import RuleValidationError, load_rules
 from tests.conftest import need_binary, run_vigil, serving_engine
@@ -46,6 +48,8 @@ groups:
       - alert: NoNodeData
         expr: absent(node_load1{instance=~"db-.*"})
         for: 10m
+      - alert: TopTalker
+        expr: topk(1, rate(node_network_receive_bytes_total[5m])) > 1e8
   - name: api
     rules:
       - alert: ApiErrors
@@ -69,14 +73,11 @@ def _rules_only(data: dict, keep: set[str]) -> list[dict]:
 
 def test_import_then_export_gives_the_file_back(store: Store) -> None:
     summary = import_rules(store, PROMETHEUS_FILE, author="alice")
-    assert summary.added == ["HostDown", "NoNodeData", "ApiErrors"]
+    assert summary.added == ["HostDown", "DiskFillingFast", "NoNodeData", "ApiErrors"]
     skipped = {s.name: s for s in summary.skipped}
-    assert set(skipped) == {"job:up:sum", "DiskFillingFast"}  # reported, not dropped silently
+    assert set(skipped) == {"job:up:sum", "TopTalker"}  # reported, not dropped silently
     assert skipped["job:up:sum"].line == 13 and "recording rules" in skipped["job:up:sum"].reason
-    assert (
-        skipped["DiskFillingFast"].line == 15
-        and "predict_linear" in skipped["DiskFillingFast"].reason
-    )
+    assert skipped["TopTalker"].line == 21 and "topk" in skipped["TopTalker"].reason
     exported = yaml.safe_load(export_rules(store))
     assert exported["groups"] == _rules_only(yaml.safe_load(PROMETHEUS_FILE), set(summary.added))
     again = import_rules(store, export_rules(store), author="bob")
@@ -87,7 +88,8 @@ def test_a_changed_rule_becomes_a_new_version_with_its_diff(store: Store) -> Non
     import_rules(store, PROMETHEUS_FILE, author="alice")
     edited = PROMETHEUS_FILE.replace("> 0.05", "> 0.02")
     summary = import_rules(store, edited, author="bob")
-    assert summary.updated == ["ApiErrors"] and summary.unchanged == ["HostDown", "NoNodeData"]
+    assert summary.updated == ["ApiErrors"]
+    assert summary.unchanged == ["HostDown", "DiskFillingFast", "NoNodeData"]
     rows = store.df("SELECT * FROM rule_versions WHERE rule_id = 'ApiErrors' ORDER BY version")
     assert rows["version"].tolist() == [1, 2] and rows["author"].tolist() == ["alice", "bob"]
     assert '-expr: http_errors_ratio{service!="batch"} > 0.05' in rows["diff"].iloc[1]
@@ -164,7 +166,7 @@ def test_exports_pass_promtool_check_rules(store: Store, tmp_path: Path) -> None
 
 def test_import_alone_reports_without_a_store() -> None:
     result = import_rule_file(PROMETHEUS_FILE)
-    assert [e.group for e in result.entries] == ["node", "node", "api"]
+    assert [e.group for e in result.entries] == ["node", "node", "node", "api"]
 
 
 def test_the_commands_import_report_and_export(tmp_path: Path) -> None:
@@ -173,10 +175,8 @@ def test_the_commands_import_report_and_export(tmp_path: Path) -> None:
     source.write_text(PROMETHEUS_FILE, encoding="utf-8")
     done = run_vigil(data_dir, "rules", "import", str(source), "--author", "carol")
     assert done.returncode == 0, done.stderr
-    assert "3 added, 0 updated, 0 unchanged, 2 not imported" in done.stdout
-    assert (
-        "not imported: DiskFillingFast (line 15: 'predict_linear' is not supported" in done.stdout
-    )
+    assert "4 added, 0 updated, 0 unchanged, 2 not imported" in done.stdout
+    assert "not imported: TopTalker (line 21: aggregation topk is not supported" in done.stdout
     out = tmp_path / "exported.yml"
     exported = run_vigil(data_dir, "rules", "export", "--out", str(out))
     assert exported.returncode == 0, exported.stderr
@@ -215,8 +215,8 @@ def test_prometheus_fires_exported_vigil_rules_when_vigil_would(tmp_path: Path) 
     values = np.array([[1.0, 1.6, 5.0, 0.2, 1.0], [1.0, 0.45, 1.2, 1.68, 1.0]])
     scores = np.array([[0.2, 0.5, 0.99, 0.95, 0.1], [0.3, 0.96, 0.2, 0.7, 0.94]])
     lower, upper = np.full(values.shape, 0.5), np.full(values.shape, 1.5)
-    matrix = InstantMatrix(values, scores, lower, upper, np.ones(values.shape, dtype=bool))
     instances = ["a", "b"]
+    inputs = _inputs_per_minute(instances, values, scores, lower, upper)
     series = []
     served = {"vigil_series_value": values, "vigil_anomaly_score": scores,
               "vigil_baseline_lower": lower, "vigil_baseline_upper": upper}  # fmt: skip
@@ -227,7 +227,9 @@ def test_prometheus_fires_exported_vigil_rules_when_vigil_would(tmp_path: Path) 
                            "values": " ".join(repr(float(v)) for v in data[row])})  # fmt: skip
     cases = []
     for rule in rules:
-        active, _ = rule_condition(rule, matrix)
+        vector = rule_vector(rule, inputs)
+        active = np.zeros(values.shape, dtype=bool)
+        active[vector.sources] = vector.present
         for minute in range(values.shape[1]):
             cases.append({
                 "eval_time": f"{minute}m", "alertname": rule.name,
@@ -249,3 +251,17 @@ def test_prometheus_fires_exported_vigil_rules_when_vigil_would(tmp_path: Path) 
     done = subprocess.run([promtool, "test", "rules", "test.yml"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _inputs_per_minute(instances: list[str], *columns: np.ndarray) -> RuleInputs:
+    """Rule inputs of api_latency_seconds per instance: value, score, lower and upper at
+    every minute, evaluated at every minute."""
+    labels = [{"instance": i, "service": "checkout"} for i in instances]
+    catalog = pd.DataFrame({"metric": "api_latency_seconds", "labels": labels})
+    rows, minutes = np.indices(columns[0].shape)
+    sets = [
+        SampleSet.from_arrays(rows.ravel(), minutes.ravel() * 60_000, c.ravel(), len(instances))
+        for c in columns
+    ]
+    data = Data(catalog, sets[0], np.arange(columns[0].shape[1]) * 60_000)
+    return RuleInputs(data, dict(zip(("score", "lower", "upper"), sets[1:], strict=True)))
