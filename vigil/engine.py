@@ -32,6 +32,7 @@ from vigil.alert_list import list_alerts
 from vigil.clock import utc_now
 from vigil.errors import BusyError
 from vigil.http import HttpServer, start_http_server
+from vigil.rule_versions import rule_query
 from vigil.rules_store import export_rules, seed_default_rules
 from vigil.settings import Settings, load_settings
 from vigil.silences_store import SilenceApi
@@ -88,6 +89,7 @@ class Engine:
                 silences=SilenceApi(self.store),
                 alert_action=lambda *args: act_on_alert(self.store, *args),
                 backtest=self._backtest,
+                rule_query=lambda what, query: rule_query(self.store, what, query),
             )
         except OSError as exc:
             log.warning("engine HTTP port not started: %s", exc)

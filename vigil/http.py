@@ -46,6 +46,7 @@ AlertsFn = Callable[[list[str]], list[dict[str, Any]]]
 RulesFn = Callable[[], str]
 AlertActionFn = Callable[[str, str, str, str], None]  # (action, alert_id, who, comment)
 BacktestFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
+RuleQueryFn = Callable[[str, dict[str, list[str]]], dict[str, Any]]  # (list | history, query)
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -74,8 +75,10 @@ class _Server(ThreadingHTTPServer):
         silences: SilencesApi | None = None,
         alert_action: AlertActionFn | None = None,
         backtest: BacktestFn | None = None,
+        rule_query: RuleQueryFn | None = None,
     ) -> None:
         self.backtest = backtest
+        self.rule_query = rule_query
         self.silences = silences
         self.alert_action = alert_action
         self.metrics = metrics
@@ -98,6 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
         "/api/v1/alerts": ("GET",),
         "/api/v1/rules": ("GET",),
         "/api/v1/rules/backtest": ("POST",),
+        "/api/v1/rules/list": ("GET",),
+        "/api/v1/rules/history": ("GET",),
         "/api/v1/silences": ("GET", "POST"),
         "/api/v1/silences/expire": ("POST",),
         "/api/v1/alerts/acknowledge": ("POST",),
@@ -139,6 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._rules()
             elif path == "/api/v1/rules/backtest":
                 self._backtest()
+            elif path.startswith("/api/v1/rules/"):
+                self._rule_query(path.rsplit("/", 1)[1])
             elif path.startswith("/api/v1/silences"):
                 self._silences(method, path)
             else:
@@ -199,6 +206,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.NOT_FOUND, {"error": "rules are not served here"})
             return
         self._json(HTTPStatus.OK, {"file": self.server.rules()})
+
+    def _rule_query(self, what: str) -> None:
+        """``/list``: every rule and its health; ``/history?rule=NAME``: its versions."""
+        if self.server.rule_query is None:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "rules are not served here"})
+            return
+        try:
+            answer = self.server.rule_query(what, parse_qs(urlsplit(self.path).query))
+        except VigilError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            return
+        self._json(HTTPStatus.OK, answer)
 
     def _silences(self, method: str, path: str) -> None:
         """GET lists (``?state=active``); POST creates from a JSON object; POST to
@@ -365,13 +384,15 @@ def start_http_server(
     silences: SilencesApi | None = None,
     alert_action: AlertActionFn | None = None,
     backtest: BacktestFn | None = None,
+    rule_query: RuleQueryFn | None = None,
 ) -> HttpServer:
     """Serve on ``host:port`` in a daemon thread (``port`` 0 picks a free port).
 
     ``metrics(accept_header)`` returns the body and content type (``vigil.metrics.render``);
     ``health()`` returns something with ``phase`` and ``message`` (the engine's status);
     ``snapshot()`` writes a snapshot and returns its path; ``alerts(states)`` lists alerts
-    (``vigil.alert_list.list_alerts``); ``rules()`` exports the rule file. Raises
+    (``vigil.alert_list.list_alerts``); ``rules()`` exports the rule file;
+    ``rule_query(what, query)`` answers ``/api/v1/rules/list`` and ``/history``. Raises
     ``OSError`` when the address cannot be bound, e.g. the port is taken.
     """
     try:
@@ -385,6 +406,7 @@ def start_http_server(
             silences,
             alert_action,
             backtest,
+            rule_query,
         )
     except OSError as exc:
         raise OSError(
