@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from jobs.backtest import backtest_file
+from jobs.dispatch import dispatch_notifications
 from jobs.evaluate import EvaluateSummary, evaluate_window, last_evaluated
 from jobs.pull import PartialPullError, pull_source
 from jobs.refit import RefitSummary, refit_all
@@ -42,7 +43,7 @@ from vigil.store import Store
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
-JOBS = ("pull", "evaluate", "refit", "retention", "snapshot")
+JOBS = ("pull", "evaluate", "dispatch", "refit", "retention", "snapshot")
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,12 @@ class Engine:
             self.store, self.models, since, until, self.settings.evaluate_interval_seconds
         )
 
+    def dispatch(self) -> int:
+        """Group alerts and write the notifications due now into the outbox."""
+        s = self.settings
+        return dispatch_notifications(self.store, utc_now(), s.grouping_policy(),
+                                      s.parsed_inhibit_rules(), s.external_url)  # fmt: skip
+
     def retention(self) -> int:
         s = self.settings
         return run_retention(self.store, utc_now(), s.retention_days, s.rollup_retention_days).rows
@@ -199,6 +206,7 @@ class Engine:
             {
                 "pull": (s.pull_interval_seconds, self.pull_all),
                 "evaluate": (s.evaluate_interval_seconds, lambda: self.evaluate().alerts),
+                "dispatch": (s.dispatch_interval_seconds, self.dispatch),
                 "refit": (s.refit_interval_seconds, lambda: self.refit().fitted),
                 "retention": (s.retention_interval_seconds, self.retention),
                 "snapshot": (s.snapshot_interval_seconds, lambda: int(bool(self.snapshot()))),

@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from analytics.dispatch import GroupingPolicy
+from analytics.selectors import LABEL_NAME
 from analytics.silences import InhibitRule
 from vigil.errors import SettingsError
 
@@ -120,6 +122,28 @@ class Settings(BaseSettings):
     snapshot_interval_seconds: int = Field(
         900, ge=60, description="How often Parquet snapshots for notebooks are written."
     )
+    group_by: tuple[str, ...] = Field(
+        ("service",),
+        description="Labels whose values group alerts into one notification, as "
+        "Alertmanager's group_by (empty: every alert in one group).",
+    )
+    group_wait_seconds: int = Field(
+        30, ge=0, description="How long a new alert group waits for more alerts before it "
+        "first notifies.",
+    )  # fmt: skip
+    group_interval_seconds: int = Field(
+        300, ge=1, description="How often a group that has notified is checked for changes."
+    )
+    repeat_interval_seconds: int = Field(
+        4 * 3600, ge=1, description="How long before an unchanged firing group notifies again."
+    )
+    send_resolved: bool = Field(True, description="Notify when a group's alerts resolve.")
+    dispatch_interval_seconds: int = Field(
+        10, ge=1, description="How often alert groups are checked for notifications due."
+    )
+    external_url: str = Field(
+        "http://localhost:8501", description="Where people reach Vigil: links in notifications."
+    )
     inhibit_rules: tuple[dict[str, list[str]], ...] = Field(
         DEFAULT_INHIBIT_RULES,
         description="Alertmanager-style inhibition (TOML `[[inhibit_rules]]` with "
@@ -133,6 +157,19 @@ class Settings(BaseSettings):
         for rule in rules:
             InhibitRule.from_spec(rule)  # ValueError names what is wrong
         return rules
+
+    @field_validator("group_by")
+    @classmethod
+    def _valid_group_by(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [n for n in names if not LABEL_NAME.fullmatch(n)]
+        if bad:
+            raise ValueError(f"not label names: {', '.join(bad)}")
+        return names
+
+    def grouping_policy(self) -> GroupingPolicy:
+        return GroupingPolicy(self.group_by, self.group_wait_seconds,
+                              self.group_interval_seconds, self.repeat_interval_seconds,
+                              self.send_resolved)  # fmt: skip
 
     def parsed_inhibit_rules(self) -> list[InhibitRule]:
         return [InhibitRule.from_spec(rule) for rule in self.inhibit_rules]
