@@ -245,3 +245,40 @@ def rules_disable(
 ) -> None:
     """Disable rules by name, or a whole group; their history stays."""
     _switch(False, rules or [], group, data_dir, author)
+
+
+@rules_app.command("packs")
+def rules_packs(data_dir: DataDir = None) -> None:
+    """The rule packs Vigil ships (host, MySQL, Redis, Kafka, containers, Kubernetes) and
+    how many of each pack's rules the data dir has."""
+    from analytics.rule_files import import_rule_file
+    from vigil.rule_versions import list_rules
+    from vigil.rules_store import pack_text, packs
+    from vigil.settings import load_settings
+
+    installed: set[str] = set()
+    if load_settings(data_dir=data_dir).db_path.exists():
+        answer = here_or_engine(data_dir, lambda store, _: {"rules": list_rules(store)},
+                                "/api/v1/rules/list", "list rules")  # fmt: skip
+        installed = {r["name"] for r in answer.get("rules", [])}
+    for name in packs():
+        names = [e.name for e in import_rule_file(pack_text(name)).entries]
+        have = sum(n in installed for n in names)
+        print(f"{name:<12} {have:>2}/{len(names)} installed  {', '.join(names)}")
+
+
+@rules_app.command("install-pack")
+def rules_install_pack(
+    pack: Annotated[str, typer.Argument(help="A pack's name (vigil rules packs).")],
+    data_dir: DataDir = None,
+    author: Author = None,
+) -> None:
+    """Install a rule pack; installing it again changes nothing."""
+    from vigil.rules_store import install_pack
+
+    def change(store: Any) -> str:
+        summary = install_pack(store, pack, author or whoami())
+        return (f"{pack}: {len(summary.added)} added, {len(summary.updated)} updated, "
+                f"{len(summary.unchanged)} unchanged")  # fmt: skip
+
+    _change(data_dir, change)

@@ -23,11 +23,32 @@ from analytics.rule_files import RuleEntry, Skipped, export_rule_file, import_ru
 from analytics.rules import Rule, load_rules
 from vigil.audit import record
 from vigil.clock import utc_now
+from vigil.errors import VigilError
 from vigil.store import Store
 
 
 def default_rules_text() -> str:
     return resources.files("vigil.rules").joinpath("default.yaml").read_text(encoding="utf-8")
+
+
+def packs() -> list[str]:
+    """The rule packs Vigil ships (``vigil/rules/packs/<name>.yaml``)."""
+    folder = resources.files("vigil.rules").joinpath("packs")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir()
+                  if p.name.endswith(".yaml"))  # fmt: skip
+
+
+def pack_text(name: str) -> str:
+    if name not in packs():
+        raise VigilError(f"no rule pack {name!r} (there are: {', '.join(packs())})")
+    folder = resources.files("vigil.rules").joinpath("packs")
+    return folder.joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def install_pack(store: Store, name: str, author: str) -> ImportSummary:
+    """Import a shipped pack like any rule file: installing it again changes nothing,
+    and a pack rule someone edited becomes a new version, not a silent overwrite."""
+    return import_rules(store, pack_text(name), author)
 
 
 def seed_default_rules(store: Store) -> int:

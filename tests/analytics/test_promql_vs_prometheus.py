@@ -13,78 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from analytics.promql import (
-    Data,
-    EvaluationError,
-    PromQLError,
-    SampleSet,
-    Semantics,
-    compile_query,
-    evaluate_vector,
-)
+from analytics.promql import EvaluationError, PromQLError, Semantics
 from tests.conftest import need_binary
-from tests.promql_cases import MINUTES, Case, random_case
-from tests.promtool import prometheus_2, run_unit_tests
+from tests.promql_cases import MINUTES, random_case
+from tests.promtool import prometheus_2, run_unit_tests, value_check, vigil_answer
 
 CASES = 250
-MINUTE_MS = 60_000
-
-
-Answer = list[tuple[dict[str, str], np.ndarray, np.ndarray]]
-
-
-def vigil_answer(case: Case, semantics: Semantics) -> Answer:
-    """(labels, values, presence) of every element, per minute; the metric name, which
-    an input series cannot carry twice, travels as the label ``name``."""
-    catalog = pd.DataFrame({"metric": [s.metric for s in case.series],
-                            "labels": [s.labels for s in case.series]})  # fmt: skip
-    minutes = np.arange(MINUTES)
-    rows, ts, values = [], [], []
-    for row, s in enumerate(case.series):
-        keep = ~s.missing
-        rows.append(np.full(keep.sum(), row))
-        ts.append(minutes[keep] * MINUTE_MS)
-        values.append(s.values[keep])
-    samples = SampleSet.from_arrays(np.concatenate(rows), np.concatenate(ts),
-                                    np.concatenate(values), len(case.series))  # fmt: skip
-    data = Data(catalog, samples, minutes * MINUTE_MS, semantics)
-    result = evaluate_vector(compile_query(case.expr), data)
-    named = [{("name" if k == "__name__" else k): v for k, v in item.items()}
-             for item in result.labels]  # fmt: skip
-    return [(labels, result.values[i], result.present[i]) for i, labels in enumerate(named)]
-
-
-def _number(value: float) -> str:
-    if np.isnan(value):
-        return "NaN"
-    if np.isinf(value):
-        return "Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def _result_series(labels: dict[str, str], values: np.ndarray, present: np.ndarray) -> dict:
-    inside = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    text = " ".join(_number(v) if p else "_" for v, p in zip(values, present, strict=True))
-    return {"series": f"vigil_result{{{inside}}}", "values": text}
-
-
-def promtool_test(case: Case, answer: Answer) -> dict:
-    mine = "last_over_time(vigil_result[1s])"  # exactly the sample at the evaluation time
-    theirs = f'label_replace(({case.expr}), "name", "$1", "__name__", "(.+)")'
-    check = (f"(abs({theirs} - {mine}) > (1e-6 * abs({mine}) + 1e-9)) "
-             f"or ({theirs} unless {mine}) or ({mine} unless {theirs})")  # fmt: skip
-    inputs = [{"series": s.selector, "values": s.promtool_values()} for s in case.series]
-    inputs += [_result_series(*element) for element in answer]
-    return {
-        "interval": "1m",
-        "input_series": inputs,
-        "promql_expr_test": [
-            {"expr": check, "eval_time": f"{m}m", "exp_samples": []} for m in range(MINUTES)
-        ],
-    }
 
 
 def test_random_expressions_agree_with_promtool(tmp_path: Path) -> None:
@@ -99,6 +35,6 @@ def test_random_expressions_agree_with_promtool(tmp_path: Path) -> None:
         except (EvaluationError, PromQLError) as err:  # the grammar should never do this
             pytest.fail(f"{case.expr}: {err}")
         answered += sum(int(present.sum()) for _, _, present in answer)
-        tests.append(promtool_test(case, answer))
+        tests.append(value_check(case, answer))
     assert answered > CASES * MINUTES, "the random cases should mostly return elements"
     run_unit_tests(promtool, tmp_path, [({"groups": []}, tests)])
