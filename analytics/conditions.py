@@ -26,6 +26,7 @@ from analytics.promql import Data, SampleSet, Selector, Vector, compile_query, e
 from analytics.promql import selectors as query_selectors
 from analytics.promql.binary import apply
 from analytics.promql.evaluate import select_rows
+from analytics.promql.nodes import COMPARISON, Binary, Number
 from analytics.promql.ranges import Windows, linear_regression
 from analytics.promql.vectors import NAME, unnamed
 from analytics.rules import Rule
@@ -54,11 +55,14 @@ def rule_selectors(rule: Rule) -> list[tuple[Selector, int]]:
         return [(selector, rule.window_seconds * 1000)]
     if rule.kind == "absent":
         return [(selector, rule.within_seconds * 1000)]
+    if rule.kind == "score":
+        return []  # the detector's score is all it reads
     return [(selector, 300_000)]
 
 
-def needs_detector(rule: Rule) -> bool:
-    return rule.kind in ("score", "band")
+def detector_columns(rule: Rule) -> tuple[str, ...]:
+    """Which of the detector's outputs a rule reads (per sample, in the lookback)."""
+    return {"score": ("score",), "band": ("lower", "upper")}.get(rule.kind, ())
 
 
 def rule_vector(rule: Rule, inputs: RuleInputs) -> Vector:
@@ -132,3 +136,42 @@ def _forecast(rule: Rule, data: Data, rows: np.ndarray) -> Vector:
     labels = tuple(dict(data.labels[r]) for r in rows)
     out = Vector(labels, np.where(holds, eta, np.nan), holds, rows.astype(np.int64))
     return unnamed(out.compact())
+
+
+def rule_context(rule: Rule, inputs: RuleInputs, vector: Vector, top: np.ndarray
+             ) -> tuple[np.ndarray, float | None]:  # fmt: skip
+    """What the rule compares, for the elements ``top`` of its vector at every time,
+    and the threshold it compares with: a comparison's left side whole, not only where
+    the rule fires; a per-series rule's value (its score, for score rules)."""
+    data = inputs.data
+    if rule.promql:
+        node = compile_query(rule.query)
+        if (isinstance(node, Binary) and node.op in COMPARISON and not node.return_bool
+                and isinstance(node.rhs, Number)):  # fmt: skip
+            lhs = unnamed(evaluate_vector(node.lhs, data))
+            index = {_label_key(labels): i for i, labels in enumerate(lhs.labels)}
+            rows = [index.get(_label_key(vector.labels[i]), -1) for i in top]
+            lines = np.full((len(top), data.times), np.nan)
+            for out, row in enumerate(rows):
+                if row >= 0:
+                    lines[out] = np.where(lhs.present[row], lhs.values[row], np.nan)
+            return lines, node.rhs.value
+        return np.where(vector.present[top], vector.values[top], np.nan), None
+    source = vector.sources[top]
+    column = inputs.detector.get("score") if rule.kind == "score" else data.samples
+    s = data.semantics
+    values = column.values_at(column.latest(source, data.at_ms, s.lookback_ms, s.prometheus_2))
+    threshold = {"score": rule.min_score, "forecast": rule.threshold}.get(rule.kind)
+    return values, threshold
+
+
+def _label_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
+
+
+def matched_series(rule: Rule, inputs: RuleInputs) -> int:
+    """How many series the rule's selectors match."""
+    if not rule.promql:
+        return int(select_rows(inputs.data, rule.metric, rule.matchers).sum())
+    masks = [select_rows(inputs.data, s.metric, s.matchers) for s, _ in rule_selectors(rule)]
+    return int(np.logical_or.reduce(masks).sum()) if masks else 0

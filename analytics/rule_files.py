@@ -132,7 +132,7 @@ def _check_one(group: str, spec: object) -> Rule:
 
 def _rule_lines(text: str) -> dict[tuple[int, int], int]:
     """(group index, rule index) → the rule's first line in the file."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     out: dict[tuple[int, int], int] = {}
     groups = next((v for k, v in root.value if k.value == "groups"), None)
     for g, group in enumerate(getattr(groups, "value", [])):

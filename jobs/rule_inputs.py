@@ -10,25 +10,38 @@ lookups use.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from analytics.conditions import DETECTOR_COLUMNS, RuleInputs, needs_detector, rule_selectors
+from analytics.conditions import DETECTOR_COLUMNS, RuleInputs, detector_columns, rule_selectors
 from analytics.promql import Data, SampleSet, Semantics
 from analytics.promql.evaluate import select_rows
 from analytics.rules import Rule
 from vigil.clock import as_ns
 from vigil.store import Store
 
+_CATALOGS: weakref.WeakKeyDictionary[Store, tuple[tuple, pd.DataFrame]] = (
+    weakref.WeakKeyDictionary())  # fmt: skip
+
 
 def catalog(store: Store) -> pd.DataFrame:
-    """Every series with its labels as dicts, the frame rule selectors match against."""
+    """Every series with its labels as dicts, the frame rule selectors match against.
+
+    A series never changes its labels, so the frame is kept per store until series come
+    or go (its count and highest id change); callers must not modify it.
+    """
+    version = store.cursor.execute("SELECT count(*), max(series_id) FROM series").fetchall()[0]
+    kept = _CATALOGS.get(store)
+    if kept is not None and kept[0] == version:
+        return kept[1]
     frame = store.df(
         "SELECT series_id, series_key, metric, labels, service FROM series ORDER BY series_id"
     )
     frame["labels"] = [json.loads(text) for text in frame["labels"]]
+    _CATALOGS[store] = (version, frame)
     return frame
 
 
@@ -48,17 +61,20 @@ def load_rule_inputs(
     probe = Data(series, SampleSet.empty(len(series)), at_ms, semantics or Semantics())
     reach = np.zeros(len(series), dtype=np.int64)
     scored = np.zeros(len(series), dtype=bool)
+    outputs: set[str] = set()
     for rule in rules:
         for selector, back_ms in rule_selectors(rule):
             mask = select_rows(probe, selector.metric, selector.matchers)
             reach[mask] = np.maximum(reach[mask], back_ms)
-        if needs_detector(rule):
+        if detector_columns(rule):
             scored |= select_rows(probe, rule.metric, rule.matchers)
+            outputs.update(detector_columns(rule))
     samples = _read(store, series, reach, at_ms, ["value"])["value"]
     detector = {}
     if scored.any():
         lookback = np.where(scored, probe.semantics.lookback_ms, 0)
-        detector = _read(store, series, lookback, at_ms, list(DETECTOR_COLUMNS), table="scores")
+        wanted = [c for c in DETECTOR_COLUMNS if c in outputs]
+        detector = _read(store, series, lookback, at_ms, wanted, table="scores")
     data = Data(series, samples, at_ms, probe.semantics, probe.select_cache)
     return RuleInputs(data, detector)
 
@@ -67,35 +83,32 @@ def _read(
     store: Store, series: pd.DataFrame, reach_ms: np.ndarray, at_ms: np.ndarray,
     columns: list[str], table: str = "samples",
 ) -> dict[str, SampleSet]:  # fmt: skip
-    """Each wanted row's samples in [first time - its reach, last time], per column."""
+    """Each wanted row's samples in [first time - its reach, last time], per column.
+
+    DuckDB filters by series and time; mapping series to rows, the per-row start and the
+    (row, time) order are left to numpy, which does them faster than a join and a sort.
+    """
     rows = np.flatnonzero(reach_ms > 0)
     if not len(rows) or not len(at_ms):
         return {c: SampleSet.empty(len(series)) for c in columns}
-    first = pd.Timestamp(int(at_ms[0]), unit="ms")
-    wanted = pd.DataFrame({
-        "series_id": series["series_id"].to_numpy()[rows], "row": rows,
-        "start": (first - pd.to_timedelta(reach_ms[rows], unit="ms")).astype("datetime64[us]"),
-    })  # fmt: skip
+    ids = series["series_id"].to_numpy(dtype=np.int64)
+    start_ms = int(at_ms[0]) - reach_ms
+    earliest = pd.Timestamp(int(start_ms[rows].min()), unit="ms").to_pydatetime()
     end = pd.Timestamp(int(at_ms[-1]), unit="ms").to_pydatetime()
-    picked = ", ".join(f"s.{c}" for c in columns)
-    cur = store.cursor
-    cur.register("wanted_rows", wanted)
-    try:
-        found = cur.execute(
-            f"""
-            SELECT w.row, epoch_ms(s.ts) AS ts, {picked}
-            FROM {table} s JOIN wanted_rows w USING (series_id)
-            WHERE s.ts >= ? AND s.ts <= ? AND s.ts >= w.start
-            ORDER BY w.row, s.ts
-            """,
-            [wanted["start"].min().to_pydatetime(), end],
-        ).fetchnumpy()
-    finally:
-        cur.unregister("wanted_rows")
-    row = np.asarray(found["row"], dtype=np.int64)
-    ts = np.asarray(found["ts"], dtype=np.int64)
-    return {
-        c: SampleSet.from_arrays(row, ts, np.ma.filled(np.ma.asarray(found[c], dtype=float),
-                                                       np.nan), len(series))
-        for c in columns
-    }  # fmt: skip
+    found = store.cursor.sql(  # through Arrow: several times faster than fetchnumpy here
+        f"SELECT series_id, ts, {', '.join(columns)} FROM {table} "
+        "WHERE ts >= ? AND ts <= ? AND series_id IN (SELECT unnest(?::BIGINT[]))",
+        params=[earliest, end, ids[rows].tolist()],
+    ).to_arrow_table()
+    row_of_id = np.full(int(ids.max()) + 1, -1, dtype=np.int64)
+    row_of_id[ids] = np.arange(len(ids))
+    row = row_of_id[found.column("series_id").to_numpy()]
+    ts = found.column("ts").to_numpy().astype("datetime64[ms]").view(np.int64)
+    inside = None
+    if len(np.unique(reach_ms[rows])) > 1:  # rows read from different starts
+        inside = ts >= start_ms[row]
+        row, ts = row[inside], ts[inside]
+    values = {c: found.column(c).to_numpy().astype(float, copy=False) for c in columns}
+    if inside is not None:
+        values = {c: v[inside] for c, v in values.items()}
+    return SampleSet.from_columns(row, ts, values, len(series))

@@ -13,6 +13,7 @@ import difflib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -20,7 +21,7 @@ import pandas as pd
 import yaml
 
 from analytics.rule_files import RuleEntry, Skipped, export_rule_file, import_rule_file
-from analytics.rules import Rule, load_rules
+from analytics.rules import Rule, RuleValidationError, load_rules
 from vigil.audit import record
 from vigil.clock import utc_now
 from vigil.errors import VigilError
@@ -76,18 +77,36 @@ def seed_default_rules(store: Store) -> int:
 
 
 def enabled_rules(store: Store) -> list[Rule]:
-    """The rules evaluation runs, each in its group, in name order."""
+    """The rules evaluation runs, in name order (see :func:`load_enabled`)."""
+    return load_enabled(store)[0]
+
+
+def load_enabled(store: Store) -> tuple[list[Rule], dict[str, str]]:
+    """The enabled rules that parse, in name order, and why each of the others does not
+    (a rule saved by an older version, or edited in the database by hand): one bad rule
+    must not stop the others."""
     rows = store.cursor.execute(
-        "SELECT rule_group, spec FROM rules WHERE enabled ORDER BY rule_id"
+        "SELECT rule_id, rule_group, spec FROM rules WHERE enabled ORDER BY rule_id"
     ).fetchall()
-    if not rows:
-        return []
-    groups: dict[str, list[dict]] = {}
-    for group, spec in rows:
-        groups.setdefault(group or "vigil", []).append(json.loads(spec))
-    text = yaml.safe_dump({"groups": [{"name": g, "rules": r} for g, r in groups.items()]},
-                          allow_unicode=True)  # fmt: skip
-    return sorted(load_rules(text), key=lambda rule: rule.name)
+    rules, broken = [], {}
+    for rule_id, group, spec in rows:
+        parsed = _parsed(group or "vigil", spec)
+        if isinstance(parsed, Rule):
+            rules.append(parsed)
+        else:
+            broken[rule_id] = parsed
+    return rules, broken
+
+
+@lru_cache(maxsize=4096)
+def _parsed(group: str, spec: str) -> Rule | str:
+    """A rule parsed from its stored text (or why it does not parse), kept while the text
+    is unchanged: parsing hundreds of rules every evaluation would cost more than
+    evaluating them. Rules are frozen, so sharing them is safe."""
+    try:
+        return RuleEntry(group, json.loads(spec)).rule()
+    except (RuleValidationError, ValueError, TypeError) as err:
+        return f"the stored rule does not load: {err}"
 
 
 def record_health(store: Store, errors: dict[str, str | None], at: pd.Timestamp) -> None:

@@ -63,6 +63,9 @@ class Data:
     at_ms: np.ndarray
     semantics: Semantics = Semantics()
     select_cache: dict = field(default_factory=dict, compare=False, repr=False)
+    # Selectors, range functions and aggregations already evaluated over this data: rule
+    # files repeat them (a warning and a critical rule over the same rate(), say).
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def labels(self) -> tuple[Labels, ...]:
@@ -77,8 +80,25 @@ class Data:
         return len(self.at_ms)
 
 
+MEMO_CELLS = 20_000_000  # elements × times kept for reuse in one evaluation, at most
+
+
 def evaluate(node: Node, data: Data) -> Value:
     """The expression's value at every evaluation time."""
+    if not isinstance(node, Selector | Call | Aggregate | Binary):
+        return _evaluate(node, data)
+    if node in data.memo:
+        return data.memo[node]
+    value = _evaluate(node, data)
+    if isinstance(value, Vector):
+        used = data.memo.get("_cells", 0) + value.values.size
+        if used <= MEMO_CELLS:
+            data.memo[node] = value
+            data.memo["_cells"] = used
+    return value
+
+
+def _evaluate(node: Node, data: Data) -> Value:
     if isinstance(node, Number):
         return np.full(data.times, node.value)
     if isinstance(node, Selector):
@@ -124,14 +144,11 @@ def _instant(selector: Selector, data: Data) -> Vector:
     return Vector(labels, values, index >= 0, rows.astype(np.int64)).compact()
 
 
-def _windows(node: RangeSelector, data: Data) -> tuple[Windows, tuple[Labels, ...]]:
-    rows = _rows(node.selector, data)
+def _windows(node: RangeSelector, data: Data, rows: np.ndarray) -> Windows:
     at = data.at_ms - node.selector.offset_ms
     lo, hi = data.samples.window(rows, at, node.range_ms, data.semantics.prometheus_2)
-    labels = tuple(data.labels[r] for r in rows)
-    windows = Windows(data.samples, rows, lo, hi, data.at_ms, node.range_ms,
-                      node.selector.offset_ms)  # fmt: skip
-    return windows, labels
+    return Windows(data.samples, rows, lo, hi, data.at_ms, node.range_ms,
+                   node.selector.offset_ms)  # fmt: skip
 
 
 def _binary(node: Binary, data: Data) -> Value:
@@ -184,31 +201,44 @@ def _call(node: Call, data: Data) -> Value:
     return functions.math_function(name, inner)
 
 
+BLOCK_CELLS = 1_000_000  # series × times a range function works on at once
+
+
 def _range_call(node: Call, data: Data) -> Vector:
-    name = node.func
-    windows, labels = _windows(node.args[0], data)  # type: ignore[arg-type]
+    """A range function, a block of series at a time: its dozen (series × time)
+    temporaries then stay in cache instead of streaming from memory."""
+    name, selector = node.func, node.args[0]
+    assert isinstance(selector, RangeSelector)
+    rows = _rows(selector.selector, data)
+    labels = tuple(data.labels[r] for r in rows)
+    if name == "absent_over_time":
+        counts = _windows(selector, data, rows).count
+        inner = Vector(labels, np.zeros(counts.shape), counts > 0, rows)
+        return functions.absent(inner, selector.selector.equality_labels, data.times)
+    blocks = max(1, len(rows) * data.times // BLOCK_CELLS)
+    parts = [_range_values(name, node, _windows(selector, data, part), data)
+             for part in np.array_split(rows, blocks)]  # fmt: skip
+    values = np.concatenate([v for v, _ in parts]) if parts else np.zeros((0, data.times))
+    present = np.concatenate([p for _, p in parts]) if parts else np.zeros(values.shape, bool)
+    out = Vector(labels, np.where(present, values, np.nan), present, rows.astype(np.int64))
+    return out.compact() if name == "last_over_time" else unnamed(out.compact())
+
+
+def _range_values(name: str, node: Call, windows: Windows, data: Data
+                  ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     prom2 = data.semantics.prometheus_2
     if name in ("rate", "increase", "delta"):
-        values, present = extrapolated_rate(
-            windows, counter=name != "delta", per_second=name == "rate", prometheus_2=prom2
-        )
-    elif name in ("irate", "idelta"):
-        values, present = instant_rate(windows, per_second=name == "irate")
-    elif name in ("deriv", "predict_linear"):
+        return extrapolated_rate(windows, counter=name != "delta", per_second=name == "rate",
+                                 prometheus_2=prom2)  # fmt: skip
+    if name in ("irate", "idelta"):
+        return instant_rate(windows, per_second=name == "irate")
+    if name in ("deriv", "predict_linear"):
         slope, intercept = linear_regression(windows, data.at_ms)
-        present = windows.count >= 2
         if name == "deriv":
-            values = slope
-        else:
-            horizon = _scalar_arg(node.args, 1, data)
-            values = slope * horizon[None, :] + intercept  # type: ignore[index]
-    elif name == "absent_over_time":
-        inner = Vector(labels, np.zeros(windows.lo.shape), windows.count > 0, windows.rows)
-        return functions.absent(inner, node.args[0].selector.equality_labels, data.times)
-    else:
-        values, present = over_time(name, windows)
-    out = Vector(labels, np.where(present, values, np.nan), present, windows.rows.astype(np.int64))
-    return out.compact() if name == "last_over_time" else unnamed(out.compact())
+            return slope, windows.count >= 2
+        horizon = _scalar_arg(node.args, 1, data)
+        return slope * horizon[None, :] + intercept, windows.count >= 2  # type: ignore[index]
+    return over_time(name, windows)
 
 
 def evaluate_vector(node: Node, data: Data) -> Vector:

@@ -11,6 +11,7 @@ Prometheus 3; ``prometheus_2`` picks the older order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class Windows:
     range_ms: int
     offset_ms: int
 
-    @property
+    @cached_property
     def count(self) -> np.ndarray:
         return self.hi - self.lo
 
@@ -47,9 +48,10 @@ class Windows:
         return self.samples.row_origin(self.rows)[1][:, None]
 
     def at(self, index: np.ndarray, array: np.ndarray) -> np.ndarray:
+        """``array[index]``, clipped to its ends (callers mask the windows it is not)."""
         if not len(array):
-            return np.zeros(index.shape)
-        return array[np.clip(index, 0, len(array) - 1)]
+            return np.zeros(np.shape(index))
+        return np.take(array, index, mode="clip")
 
 
 def _reduce(windows: Windows, ufunc: np.ufunc) -> np.ndarray:
@@ -64,21 +66,29 @@ def _reduce(windows: Windows, ufunc: np.ufunc) -> np.ndarray:
 
 
 def counter_increase(w: Windows) -> np.ndarray:
-    """Last minus first value plus the value before each reset, added in sample order as
-    Prometheus adds them, so a counter that reset and stayed flat gives exactly 0."""
+    """Last minus first value plus the value before each reset. A window with one reset
+    adds it exactly as Prometheus does, so a counter that reset and stayed flat gives
+    exactly 0; windows with several (a gauge read as a counter) add their prefix sum."""
     v = w.samples.values
     result = w.at(w.hi - 1, v) - w.at(w.lo, v)
     resets = w.samples.reset_positions
     if not len(resets):
         return result
-    before = np.searchsorted(resets, w.lo + 1)
-    inside = np.searchsorted(resets, w.hi) - before
-    one = (inside == 1) & (w.count >= 2)
-    result = np.where(one, result + w.at(resets[np.minimum(before, len(resets) - 1)] - 1, v),
-                      result)  # fmt: skip
-    for i, j in np.argwhere((inside > 1) & (w.count >= 2)):  # rare: several resets at once
-        for position in resets[before[i, j] : before[i, j] + inside[i, j]]:
-            result[i, j] += v[position - 1]
+    if len(resets) * 100 < len(v):  # rare, as on counters: search among them
+        before = np.searchsorted(resets, w.lo + 1)
+        inside = np.searchsorted(resets, w.hi) - before
+    else:  # dense, as on a gauge read as a counter: count in prefix sums of 0 and 1
+        before, inside = None, w.pair_total("resets")
+    one = np.flatnonzero((inside == 1) & (w.count >= 2))
+    if len(one):  # the one reset's position, found for those windows only
+        first = (before.reshape(-1)[one] if before is not None
+                 else np.searchsorted(resets, w.lo.reshape(-1)[one] + 1))  # fmt: skip
+        position = resets[np.minimum(first, len(resets) - 1)]
+        flat = result.reshape(-1)
+        flat[one] = flat[one] + v[position - 1]
+    several = (inside > 1) & (w.count >= 2)
+    if several.any():
+        result = np.where(several, result + w.pair_total("reset_amount"), result)
     return result
 
 
@@ -143,11 +153,10 @@ def linear_regression(w: Windows, intercept_ms: np.ndarray) -> tuple[np.ndarray,
     with np.errstate(divide="ignore", invalid="ignore"):
         cov = w.total("dxdv") - sx * sy / n
         var = w.total("dx2") - sx * sx / n
-        low, high = _reduce(w, np.fmin), _reduce(w, np.fmax)
-        constant = low == high
+        constant = w.pair_total("changes") == 0  # exact: a count, not a float test
         slope = np.where(constant, 0.0, cov / var)
         fitted = origin_value[:, None] + sy / n + slope * (x0 - sx / n)
-        intercept = np.where(constant, low, fitted)
+        intercept = np.where(constant, w.at(w.lo, w.samples.values), fitted)
     return slope, intercept
 
 
@@ -171,7 +180,7 @@ def over_time(name: str, w: Windows) -> tuple[np.ndarray, np.ndarray]:
         if name in ("stddev_over_time", "stdvar_over_time"):
             mean = w.total("dv") / n  # shifted by the row's first value: same variance
             variance = np.maximum(w.total("dv2") / n - mean * mean, 0.0)
-            variance = np.where(_reduce(w, np.fmin) == _reduce(w, np.fmax), 0.0, variance)
+            variance = np.where(w.pair_total("changes") == 0, 0.0, variance)
             return (np.sqrt(variance) if name == "stddev_over_time" else variance), present
         if name in ("changes", "resets"):
             return w.pair_total(name), present

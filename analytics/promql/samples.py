@@ -2,8 +2,8 @@
 
 Row ``r`` (a catalog row) owns ``ts[starts[r]:starts[r + 1]]``, ascending milliseconds,
 with its values beside them. Every lookup takes many rows and many evaluation times at
-once and answers with (rows × times) index matrices, found with one ``searchsorted`` over
-a combined key (row, time), so no lookup loops over series in Python.
+once and answers with (rows × times) index matrices, so no lookup loops over series in
+Python.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 MS = 1_000_000  # nanoseconds in a millisecond
+LONG_AXIS = 512  # evaluation times from which lookups search series by series
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,33 @@ class SampleSet:
         cls, rows: np.ndarray, ts_ms: np.ndarray, values: np.ndarray, n_rows: int
     ) -> SampleSet:
         """Samples given as parallel arrays in any order (row indices into the catalog)."""
+        return cls.from_columns(rows, ts_ms, {"value": values}, n_rows)["value"]
+
+    @classmethod
+    def from_columns(
+        cls, rows: np.ndarray, ts_ms: np.ndarray, columns: dict[str, np.ndarray], n_rows: int
+    ) -> dict[str, SampleSet]:
+        """One sample set per column of values that share their rows and times, put in
+        order once for all of them."""
         rows = np.asarray(rows, dtype=np.int64)
         ts_ms = np.asarray(ts_ms, dtype=np.int64)
-        values = np.asarray(values, dtype=float)
+        order = _row_time_order(rows, ts_ms)
+        if order is not None:
+            rows, ts_ms = rows[order], ts_ms[order]
+        out = {}
+        for name, values in columns.items():
+            values = np.asarray(values, dtype=float)
+            out[name] = cls._sorted(rows, ts_ms, values if order is None else values[order],
+                                    n_rows)  # fmt: skip
+        return out
+
+    @classmethod
+    def _sorted(
+        cls, rows: np.ndarray, ts_ms: np.ndarray, values: np.ndarray, n_rows: int
+    ) -> SampleSet:
         keep = ~np.isnan(values)
         if not keep.all():
             rows, ts_ms, values = rows[keep], ts_ms[keep], values[keep]
-        later = (rows[1:] > rows[:-1]) | ((rows[1:] == rows[:-1]) & (ts_ms[1:] >= ts_ms[:-1]))
-        if not later.all():  # already in (row, time) order, as the store hands them out
-            order = np.lexsort((ts_ms, rows))
-            rows, ts_ms, values = rows[order], ts_ms[order], values[order]
         starts = np.searchsorted(rows, np.arange(n_rows + 1), side="left").astype(np.int64)
         return cls(ts_ms, values, starts)
 
@@ -57,26 +75,48 @@ class SampleSet:
         """The row of every sample."""
         return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.starts))
 
-    @cached_property
-    def _base(self) -> tuple[int, int]:
-        """(smallest time, stride): keys are ``row * stride + (ts - smallest)``."""
-        if self.ts.size == 0:
-            return 0, 2
-        low = int(self.ts.min())
-        return low, int(self.ts.max()) - low + 2
+    def _last_at_or_before(self, rows: np.ndarray, at_ms: np.ndarray) -> np.ndarray:
+        """For each (row, time): the index of the row's last sample at or before the time,
+        or the index just before the row's first sample when there is none.
 
-    @cached_property
-    def _keys(self) -> np.ndarray:
-        low, stride = self._base
-        return self.row_of * stride + (self.ts - low)
+        Every sample is placed at the first time at or after it, and a running maximum
+        along time carries it forward until the next one: linear in samples and cells,
+        with no search per cell. Over a long time axis (a backtest) one search per series
+        along the whole axis is faster still: it stays in cache.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        at_ms = np.asarray(at_ms, dtype=np.int64)
+        if len(at_ms) >= LONG_AXIS:
+            out = np.empty((len(rows), len(at_ms)), dtype=np.int64)
+            for i, row in enumerate(rows):  # per series, vectorised along time
+                a, b = self.starts[row], self.starts[row + 1]
+                out[i] = np.searchsorted(self.ts[a:b], at_ms, side="right") - 1 + a
+            return out
+        first = self.starts[rows]
+        position, index = self._samples_of(rows)
+        times = self.ts[index]
+        column = _first_time_at_or_after(at_ms, times)
+        last = np.ones(len(times), dtype=bool)  # only the latest sample of each cell counts
+        last[:-1] = (position[1:] != position[:-1]) | (column[1:] != column[:-1])
+        keep = np.flatnonzero(last & (column < len(at_ms)))
+        small = len(self.ts) < np.iinfo(np.int32).max  # half the memory to sweep
+        cells = np.full((len(rows), len(at_ms)), -1, dtype=np.int32 if small else np.int64)
+        flat = position[keep] * len(at_ms) + column[keep]
+        cells.reshape(-1)[flat] = _take(index, keep)
+        np.maximum.accumulate(cells, axis=1, out=cells)
+        return np.where(cells >= 0, cells, (first - 1)[:, None]).astype(np.int64, copy=False)
 
-    def _search(self, rows: np.ndarray, at_ms: np.ndarray, side: str) -> np.ndarray:
-        """For each (row, time): the number of samples before it in the layout whose key
-        is < (``left``) or <= (``right``) the key of (row, time), clipped to the row."""
-        low, stride = self._base
-        offset = np.clip(np.asarray(at_ms, dtype=np.int64) - low, -1, stride - 1)
-        query = np.asarray(rows, dtype=np.int64)[:, None] * stride + offset[None, :]
-        return np.searchsorted(self._keys, query, side=side)
+    def _samples_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | slice]:
+        """(position in ``rows``, sample indices) of every sample of the given rows; the
+        indices are a slice when the rows are a run."""
+        first = self.starts[rows]
+        counts = self.starts[rows + 1] - first
+        if len(rows) and (np.diff(rows) == 1).all():  # a run of rows: one slice
+            run = slice(int(first[0]), int(self.starts[rows[-1] + 1]))
+            return self.row_of[run] - rows[0], run
+        position = np.repeat(np.arange(len(rows)), counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return position, first[position] + offsets
 
     def latest(
         self, rows: np.ndarray, at_ms: np.ndarray, lookback_ms: int, left_closed: bool
@@ -88,9 +128,8 @@ class SampleSet:
         old as current).
         """
         rows = np.asarray(rows, dtype=np.int64)
-        idx = self._search(rows, at_ms, "right") - 1
-        first = self.starts[rows][:, None]
-        seen = idx >= first
+        idx = self._last_at_or_before(rows, at_ms)
+        seen = idx >= self.starts[rows][:, None]
         oldest = (np.asarray(at_ms, dtype=np.int64) - lookback_ms)[None, :]
         kept = self.ts[np.where(seen, idx, 0)] if self.ts.size else np.zeros_like(idx)
         fresh = seen & ((kept >= oldest) if left_closed else (kept > oldest))
@@ -109,8 +148,9 @@ class SampleSet:
         (``[at - range, at]`` with ``left_closed``, Prometheus 2's range selectors)."""
         rows = np.asarray(rows, dtype=np.int64)
         at_ms = np.asarray(at_ms, dtype=np.int64)
-        hi = self._search(rows, at_ms, "right")
-        lo = self._search(rows, at_ms - range_ms, "left" if left_closed else "right")
+        hi = self._last_at_or_before(rows, at_ms) + 1
+        edge = at_ms - range_ms - (1 if left_closed else 0)
+        lo = self._last_at_or_before(rows, edge) + 1
         return lo, np.maximum(hi, lo)
 
     def _prefix(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -165,6 +205,7 @@ class SampleSet:
             quantities = {
                 "value": lambda: v,
                 "resets": lambda: (v < previous).astype(float),
+                "reset_amount": lambda: np.where(v < previous, previous, 0.0),
                 "changes": lambda: ((v != previous) & ~np.isnan(previous)).astype(float),
                 "dx": lambda: dx,
                 "dv": lambda: dv,
@@ -193,3 +234,36 @@ class SampleSet:
         if not len(self.ts):
             return np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows))
         return np.where(has, self.ts[safe], 0), np.where(has, self.values[safe], 0.0)
+
+
+def _first_time_at_or_after(at_ms: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """For each sample time, the index of the first evaluation time at or after it
+    (``len(at_ms)`` past the end): arithmetic on an evenly spaced grid, a search else."""
+    if len(at_ms) > 2:
+        step = int(at_ms[1] - at_ms[0])
+        if step > 0 and (np.diff(at_ms) == step).all():
+            steps = np.ceil((ts - at_ms[0]) / step)  # exact: milliseconds fit a float
+            return np.clip(steps, 0, len(at_ms)).astype(np.int64)
+    return np.searchsorted(at_ms, ts, side="left")
+
+
+def _take(index: np.ndarray | slice, picked: np.ndarray) -> np.ndarray:
+    """``index[picked]`` for an index array or a slice of consecutive indices."""
+    if isinstance(index, slice):
+        return picked + index.start
+    return index[picked]
+
+
+def _row_time_order(rows: np.ndarray, ts_ms: np.ndarray) -> np.ndarray | None:
+    """The permutation that puts samples in (row, time) order, None if they are in it.
+
+    One stable sort on a combined key: fast on data that is in order in runs, which is how
+    the store hands samples out.
+    """
+    if not len(ts_ms):
+        return None
+    low = int(ts_ms.min())
+    key = rows * (int(ts_ms.max()) - low + 1) + (ts_ms - low)
+    if not (key[1:] < key[:-1]).any():
+        return None
+    return np.argsort(key, kind="stable")

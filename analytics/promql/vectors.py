@@ -64,9 +64,13 @@ def drop_name(labels: Iterable[Labels]) -> tuple[Labels, ...]:
 def unnamed(vector: Vector) -> Vector:
     """The vector without metric names. Elements that differed only by name become one
     element, as in Prometheus, where two of them at the same time are an error."""
-    if not any(NAME in labels for labels in vector.labels):
+    names = {labels.get(NAME) for labels in vector.labels}
+    if names == {None} or not vector.labels:
         return vector
-    return merge_same_labels(vector.with_labels(drop_name(vector.labels)), SAME_LABELSET)
+    stripped = vector.with_labels(drop_name(vector.labels))
+    if len(names) == 1:  # one metric: its elements had distinct labels before, and still do
+        return stripped
+    return merge_same_labels(stripped, SAME_LABELSET)
 
 
 def signature(labels: Labels, names: Sequence[str], on: bool) -> tuple[tuple[str, str], ...]:

@@ -105,3 +105,23 @@ def test_a_window_with_an_infinity_is_summed_on_its_own() -> None:
     lo, hi = np.array([[0, 2]]), np.array([[2, 3]])
     totals = samples.window_total("value", np.array([0]), lo, hi)
     np.testing.assert_array_equal(totals, [[np.inf, 2.0]])
+
+
+def test_long_and_short_time_axes_find_the_same_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over a long axis lookups search series by series; they must agree with the
+    placement used on short ones, windows included."""
+    from analytics.promql import samples as module
+
+    rng = np.random.default_rng(4)
+    rows = rng.integers(0, 5, 3000)
+    ts = rng.integers(0, 900, 3000) * 20_000  # irregular, shared times, gaps
+    values = rng.normal(size=3000)
+    samples = SampleSet.from_arrays(rows, ts, values, 6)  # row 5 has no samples
+    at = np.arange(0, 900 * 20_000, 30_000)
+    assert len(at) >= module.LONG_AXIS
+    picked = np.array([4, 0, 5, 2])
+    long = (samples.latest(picked, at, 300_000, False), *samples.window(picked, at, 90_000, True))
+    monkeypatch.setattr(module, "LONG_AXIS", 10**9)
+    short = (samples.latest(picked, at, 300_000, False), *samples.window(picked, at, 90_000, True))
+    for a, b in zip(long, short, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -10,6 +10,7 @@ metric name included — and the test expects it to return nothing.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -38,3 +39,22 @@ def test_random_expressions_agree_with_promtool(tmp_path: Path) -> None:
         tests.append(value_check(case, answer))
     assert answered > CASES * MINUTES, "the random cases should mostly return elements"
     run_unit_tests(promtool, tmp_path, [({"groups": []}, tests)])
+
+
+def test_range_functions_give_the_same_answer_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large range-function inputs are computed a block of series at a time; a block of
+    one series must answer exactly what one block of all of them does."""
+    module = importlib.import_module("analytics.promql.evaluate")  # not the function
+
+    rng = np.random.default_rng(11)
+    cases = [random_case(rng) for _ in range(60)]
+    cases = [c for c in cases if "[" in c.expr]
+    assert len(cases) > 20
+    whole = [vigil_answer(c, Semantics()) for c in cases]
+    monkeypatch.setattr(module, "BLOCK_CELLS", 1)
+    for case, expected in zip(cases, whole, strict=True):
+        for (la, va, pa), (lb, vb, pb) in zip(expected, vigil_answer(case, Semantics()),
+                                              strict=True):  # fmt: skip
+            assert la == lb, case.expr
+            np.testing.assert_array_equal(pa, pb)
+            np.testing.assert_array_equal(np.where(pa, va, 0), np.where(pb, vb, 0))

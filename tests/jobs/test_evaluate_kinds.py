@@ -134,3 +134,17 @@ def test_a_failing_rule_records_why_and_the_others_still_evaluate(store: Store) 
     fine, matched = health.itertuples(index=False)
     assert pd.isna(fine.last_error) and "many-to-many matching not allowed" in matched.last_error
     assert fine.last_eval_at == matched.last_eval_at == _at(MINUTES - 1)
+
+
+def test_a_stored_rule_that_no_longer_loads_is_reported_not_fatal(store: Store) -> None:
+    _series(store, "up", {"job": "a", "instance": "1"}, np.ones(MINUTES))
+    _rules(store, {"alert": "Fine", "expr": "up > 0"})
+    store.execute(  # as an older version or a hand edit could have left it
+        "INSERT INTO rules (rule_id, kind, enabled, severity, spec, current_version, "
+        "updated_at, updated_by) VALUES ('Broken', 'threshold', TRUE, 'warning', ?, 1, ?, 'x')",
+        ['{"alert": "Broken", "expr": "sum(up"}', T0.to_pydatetime()],
+    )
+    alerts = _evaluate(store)
+    assert set(alerts["rule_id"]) == {"Fine"}
+    error = store.one("SELECT last_error FROM rules WHERE rule_id = 'Broken'")
+    assert "does not load" in error and "invalid PromQL" in error
