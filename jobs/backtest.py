@@ -8,14 +8,23 @@ be judged before it is saved.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
-from analytics.conditions import rule_selectors, rule_vector
+from analytics.conditions import (
+    RuleInputs,
+    detector_columns,
+    matched_series,
+    rule_context,
+    rule_selectors,
+    rule_vector,
+)
 from analytics.lifecycle import episodes
 from analytics.promql import Semantics
-from analytics.promql.evaluate import select_rows
+from analytics.rule_files import load_rule_text
 from analytics.rules import Rule, load_rules
 from jobs.evaluate import evaluation_grid
 from jobs.rule_inputs import catalog, load_rule_inputs
@@ -34,13 +43,22 @@ class Backtest:
     fired: pd.DataFrame  # series_id, series_key, active_at, fired_at, resolved_at, value
     per_day: pd.DataFrame  # day, episodes
     per_series: pd.DataFrame  # series_id, series_key, episodes, firing_seconds
+    # The line the firings of the elements that fired most are drawn on, at every
+    # evaluation: what the rule compares with its threshold (a PromQL comparison's left
+    # side, a series' value or score), and that threshold where there is one.
+    curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
+    threshold: float | None = None
+
+
+CURVE_COLUMNS = ["series_key", "ts", "value"]
 
 
 def backtest(
     store: Store, rule: Rule, start: pd.Timestamp, end: pd.Timestamp, interval_s: int,
-    semantics: Semantics | None = None,
+    semantics: Semantics | None = None, *, curves: int = 0,
 ) -> Backtest:  # fmt: skip
-    """Every episode ``rule`` fires over [start, end] on the stored samples and scores."""
+    """Every episode ``rule`` fires over [start, end] on the stored samples and scores,
+    and the values of the ``curves`` elements that fired most."""
     if end <= start:
         raise ValueError("the backtest must end after it starts")
     if end - start > pd.Timedelta(days=MAX_DAYS):
@@ -49,18 +67,50 @@ def backtest(
     grid = evaluation_grid(start, end, interval_s)
     if series.empty or len(grid) == 0:
         return _result(rule, 0, len(grid), series, pd.DataFrame(), end)
-    inputs = load_rule_inputs(store, series, [rule], grid, semantics)
+    inputs = _inputs(store, series, rule, grid, semantics)
     vector = rule_vector(rule, inputs)
-    matched = int(sum(select_rows(inputs.data, s.metric, s.matchers).sum()
-                      for s, _ in rule_selectors(rule)))  # fmt: skip
+    matched = matched_series(rule, inputs)
     if not len(vector):
         return _result(rule, matched, len(grid), series, pd.DataFrame(), end)
     found = episodes(grid, vector.present, vector.values, rule.for_seconds,
                      rule.keep_firing_for_seconds)  # fmt: skip
     found = found.loc[found["fired_at"].notna()].copy()
     found["source"] = vector.sources[found["series_idx"].to_numpy(int)]
-    found["element"] = [_element_key(vector.labels[i]) for i in found["series_idx"].to_numpy(int)]
-    return _result(rule, matched, len(grid), series, found, end)
+    elements = found["series_idx"].to_numpy(int)
+    keys = {i: _element_key(vector.labels[i]) for i in np.unique(elements)}
+    found["element"] = [keys[i] for i in elements]
+    result = _result(rule, matched, len(grid), series, found, end)
+    if curves and len(elements):
+        counts = pd.Series(elements).value_counts(sort=True)
+        top = counts.index[:curves].to_numpy(int)
+        lines, threshold = rule_context(rule, inputs, vector, top)
+        frame = pd.DataFrame({
+            "series_key": np.repeat([keys[int(i)] for i in top], len(grid)),
+            "ts": np.tile(np.asarray(grid, dtype="datetime64[ns]"), len(top)),
+            "value": lines.ravel(),
+        })  # fmt: skip
+        result = replace(result, curves=frame, threshold=threshold)
+    return result
+
+
+_LAST_INPUTS: dict[str, tuple] = {}
+INPUTS_TTL_SECONDS = 60.0
+
+
+def _inputs(store: Store, series: pd.DataFrame, rule: Rule, grid: np.ndarray,
+            semantics: Semantics | None) -> RuleInputs:  # fmt: skip
+    """The rule's inputs, kept for a minute: editing a rule and backtesting it again
+    reads the same series over the same days, so only the first preview pays the read."""
+    columns = detector_columns(rule)
+    reads = (tuple(sorted(map(repr, rule_selectors(rule)))), columns,
+             (rule.metric, rule.matchers) if columns else None)  # fmt: skip
+    key = (id(store), len(series), reads, grid[0], grid[-1], len(grid), semantics)
+    kept = _LAST_INPUTS.get("entry")
+    if kept is not None and kept[0] == key and time.monotonic() - kept[1] < INPUTS_TTL_SECONDS:
+        return kept[2]
+    inputs = load_rule_inputs(store, series, [rule], grid, semantics)
+    _LAST_INPUTS["entry"] = (key, time.monotonic(), inputs)
+    return inputs
 
 
 def _element_key(labels: dict[str, str]) -> str:
@@ -140,6 +190,21 @@ def backtest_file(
             ],
         })  # fmt: skip
     return out
+
+
+def backtest_draft(
+    store: Store, text: str, group: str, days: float, interval_s: int, now: pd.Timestamp,
+    curves: int = 3,
+) -> tuple[Rule, Backtest]:  # fmt: skip
+    """Backtest one rule as the editor holds it (YAML, not saved): the rule and what it
+    would have done over the last ``days``. RuleValidationError, with the line in
+    ``text``, when it is not a valid rule."""
+    rule = load_rule_text(text, group).rule()
+    if not 0 < days <= MAX_DAYS:
+        raise ValueError(f"days must be between 0 and {MAX_DAYS}")
+    end = now.floor(f"{interval_s}s")  # previews within one interval read the same data
+    return rule, backtest(store, rule, end - pd.Timedelta(days=days), end, interval_s,
+                          curves=curves)  # fmt: skip
 
 
 def _iso(value: object) -> str | None:

@@ -38,10 +38,10 @@ def _iso(value: Any) -> str | None:
 
 
 def _current(store: Store, name: str) -> tuple[str, dict, int] | None:
-    row = store.cursor.execute(
+    rows = store.cursor.execute(  # fetchall: a half-read result would block the cursor
         "SELECT rule_group, spec, current_version FROM rules WHERE rule_id = ?", [name]
-    ).fetchone()
-    return None if row is None else (row[0], json.loads(row[1]), int(row[2]))
+    ).fetchall()
+    return None if not rows else (rows[0][0], json.loads(rows[0][1]), int(rows[0][2]))
 
 
 def list_rules(store: Store) -> list[dict[str, Any]]:
@@ -59,6 +59,14 @@ def list_rules(store: Store) -> list[dict[str, Any]]:
         record_["last_eval_at"] = _iso(record_["last_eval_at"])
         out.append(record_)
     return out
+
+
+def rule_text(store: Store, name: str) -> tuple[str, str]:
+    """(group, YAML) of a rule's current version, as the editor shows it."""
+    current = _current(store, name)
+    if current is None:
+        raise VigilError(f"no rule {name!r}")
+    return current[0], spec_yaml(current[1])
 
 
 def rule_history(store: Store, name: str) -> list[dict[str, Any]]:
@@ -105,12 +113,12 @@ def rollback_rule(store: Store, name: str, version: int, author: str) -> Saved:
     before = _current(store, name)
     if before is None:
         raise VigilError(f"no rule {name!r}")
-    row = store.cursor.execute(
+    text = store.one(
         "SELECT spec FROM rule_versions WHERE rule_id = ? AND version = ?", [name, version]
-    ).fetchone()
-    if row is None:
+    )
+    if text is None:
         raise VigilError(f"rule {name!r} has no version {version} (it has 1 to {before[2]})")
-    spec = json.loads(row[0])
+    spec = json.loads(text)
     if spec == before[1]:
         return Saved(name, before[2], changed=False)
     entry = RuleEntry(before[0], spec)

@@ -25,10 +25,13 @@ from typing import TypeVar
 
 import pandas as pd
 import pytest
+import yaml
 from websockets.sync.client import connect
 
 from tests.conftest import need_binary
 from tests.ui.conftest import app_env, make_seeded
+from vigil.rules_store import import_rules
+from vigil.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -189,3 +192,36 @@ def test_explore_deep_link_then_kiosk_wall_with_services_and_stale_banner(tmp_pa
     assert 'data-testid="stSidebar"' not in dom or "display: none" in dom
     assert shot.stat().st_size > 20_000
     assert _colours(shot) > 50, "the screenshot is (nearly) a single colour"
+
+
+def test_a_rule_edit_is_backtested_in_the_browser_before_it_is_saved(tmp_path: Path) -> None:
+    """The Rules page, deep-linked to a rule, backtests it on a click and draws where it
+    fires; nothing is saved."""
+    chromium = need_binary("chromium")
+    seeded = make_seeded(tmp_path / "data", pd.Timedelta(seconds=30))
+    store = Store.open(seeded.data_dir)
+    rule = {"alert": "LatencyHigh", "expr": "http_latency_seconds > 3.5", "for": "1m"}
+    import_rules(store, yaml.safe_dump({"groups": [{"name": "web", "rules": [rule]}]}), "alice")
+    store.execute("DELETE FROM rules WHERE rule_id = 'test-rule'")
+    store.close()
+    with _streamlit(seeded.data_dir, tmp_path) as url, _chromium(chromium, tmp_path) as devtools:
+        _open(devtools, f"{url}/rules?rule=LatencyHigh")
+        button = ("[...document.querySelectorAll('button')]"
+                  ".find(b => b.innerText.includes('Backtest this version'))")  # fmt: skip
+        _wait_for(lambda: devtools.evaluate(f"!!{button}"), 30, "the backtest button")
+        tab = ("[...document.querySelectorAll('[role=tab]')]"
+               ".find(b => b.innerText.includes('Edit a rule'))")  # fmt: skip
+        devtools.evaluate(f"{tab}.click()")
+        devtools.evaluate(f"{button}.click()")
+        drawn = "document.body.innerText.includes('Firings per day')"
+        _wait_for(lambda: devtools.evaluate(drawn), 60, "the backtest charts")
+        text = str(devtools.evaluate("document.body.innerText"))
+        charts = int(devtools.evaluate("document.querySelectorAll('.js-plotly-plot').length"))
+    assert "fires 3 times on 2 of 3 matched series" in text
+    assert charts >= 2
+    store = Store.open(seeded.data_dir)
+    try:
+        saved = "SELECT max(version) FROM rule_versions WHERE rule_id = 'LatencyHigh'"
+        assert store.one(saved) == 1
+    finally:
+        store.close()

@@ -1,0 +1,178 @@
+"""Rules: every rule with its health, editing with a backtest before saving, versions and
+rollback, rule files in and out, and the shipped packs. ``?rule=NAME`` opens a rule in
+the editor.
+
+The backtest runs the draft exactly as evaluation would (``jobs.backtest``) over the
+stored history and draws where it fires, so an edit is judged before it is saved.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics.rules import RuleValidationError
+from jobs.backtest import backtest_draft
+from vigil.clock import utc_now
+from vigil.engine import get_engine
+from vigil.errors import VigilError
+from vigil.i18n import LANG_STATE_KEY, t
+from vigil.page_shell import ensure_shell
+from vigil.rule_charts import backtest_chart, firings_per_day_chart
+from vigil.rule_versions import (
+    list_rules,
+    rollback_rule,
+    rule_history,
+    rule_text,
+    save_rule,
+    set_enabled,
+)
+from vigil.rules_store import export_rules, import_rules, install_pack, packs
+
+ensure_shell("rules")
+engine = get_engine()
+store = engine.store
+lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)
+NEW = "__new__"
+COLUMNS = ("group", "name", "kind", "enabled", "version", "updated_by", "health")
+DRAFT = "alert: NewRule\nexpr: up == 0\nfor: 5m\nlabels:\n  severity: warning\n"
+
+
+def _health(rule: dict) -> str:
+    if rule["last_eval_at"] is None:
+        return t("rules.health.never", lang)
+    return rule["last_error"] or t("rules.health.ok", lang)
+
+
+def _overview(rules: list[dict]) -> None:
+    frame = pd.DataFrame(rules, columns=[*COLUMNS[:-1], "last_eval_at", "last_error"])
+    frame["health"] = [_health(r) for r in rules]
+    failing = sum(bool(r["last_error"]) for r in rules)
+    st.caption(t("rules.summary", lang, rules=len(rules), groups=frame["group"].nunique(),
+                 enabled=int(frame["enabled"].sum()), failing=failing))  # fmt: skip
+    named = {c: t(f"rules.col.{'by' if c == 'updated_by' else c}", lang) for c in COLUMNS}
+    st.dataframe(frame[list(COLUMNS)].rename(columns=named), hide_index=True, key="rules_list")
+    groups = sorted(frame["group"].unique())
+    if not groups:
+        return
+    left, on, off = st.columns([3, 1, 1], vertical_alignment="bottom")
+    group = left.selectbox(t("rules.group_actions", lang), groups, key="rules_group")
+    for column, enabled, label in ((on, True, "rules.enable_group"),
+                                   (off, False, "rules.disable_group")):  # fmt: skip
+        if column.button(t(label, lang), key=f"rules_switch_{enabled}"):
+            try:
+                changed = set_enabled(store, enabled, _author(), group=group)
+            except VigilError as err:
+                st.error(t("rules.invalid", lang, error=err))
+            else:
+                st.success(t("rules.switched", lang, count=len(changed),
+                             names=", ".join(changed)))  # fmt: skip
+
+
+def _author() -> str:
+    return st.session_state.get("rules_author", "").strip()
+
+
+def _preview(text: str, group: str, days: int) -> None:
+    try:
+        interval = engine.settings.evaluate_interval_seconds
+        _, result = backtest_draft(store, text, group, days, interval, utc_now())
+    except (RuleValidationError, ValueError) as err:
+        st.error(t("rules.invalid", lang, error=err))
+        return
+    if result.fired.empty:
+        st.info(t("rules.preview_none", lang, days=days, matched=result.series))
+        return
+    st.info(t("rules.preview_result", lang, days=days, episodes=len(result.fired),
+              series=len(result.per_series), matched=result.series,
+              evaluations=result.evaluations))  # fmt: skip
+    st.plotly_chart(backtest_chart(result.curves, result.fired, lang, result.threshold),
+                    key="rules_preview_chart")  # fmt: skip
+    st.plotly_chart(firings_per_day_chart(result.per_day, lang), key="rules_per_day_chart")
+
+
+def _save(text: str, group: str, editing: str | None) -> None:
+    try:
+        saved = save_rule(store, text, _author(), group=group, editing=editing)
+    except (RuleValidationError, VigilError) as err:
+        st.error(t("rules.invalid", lang, error=err))
+        return
+    key = "rules.saved" if saved.changed else "rules.unchanged"
+    st.success(t(key, lang, name=saved.name, version=saved.version))
+
+
+def _history(name: str) -> None:
+    with st.expander(t("rules.history", lang)):
+        for version in rule_history(store, name):
+            st.markdown(t("rules.version_line", lang, version=version["version"],
+                          time=version["created_at"], author=version["author"]))  # fmt: skip
+            if version["diff"]:
+                st.code(version["diff"], language="diff")
+            if st.button(t("rules.rollback", lang), key=f"rules_rollback_{version['version']}"):
+                try:
+                    back = rollback_rule(store, name, version["version"], _author())
+                    st.success(t("rules.rolled_back", lang, name=name, version=back.version,
+                                 old=version["version"]))  # fmt: skip
+                except VigilError as err:
+                    st.error(t("rules.invalid", lang, error=err))
+
+
+def _editor(rules: list[dict]) -> None:
+    names = [NEW] + [r["name"] for r in rules]
+    label = t("rules.new", lang)
+    linked = st.query_params.get("rule")  # ?rule=NAME opens that rule in the editor
+    picked = st.selectbox(t("rules.pick", lang), names, key="rules_pick",
+                          index=names.index(linked) if linked in names else 0,
+                          format_func=lambda n: label if n == NEW else n)  # fmt: skip
+    group, text = ("vigil", DRAFT) if picked == NEW else rule_text(store, picked)
+    left, right = st.columns(2)
+    group = left.text_input(t("rules.group", lang), group, key=f"rules_group_{picked}")
+    right.text_input(t("rules.author", lang), key="rules_author")
+    text = st.text_area(t("rules.yaml", lang), text, height=260, key=f"rules_yaml_{picked}")
+    days = st.select_slider(t("rules.days", lang), [1, 3, 7, 14], value=7, key="rules_days")
+    preview, save = st.columns(2)
+    if preview.button(t("rules.preview", lang), key="rules_preview", type="primary"):
+        _preview(text, group, days)
+    if save.button(t("rules.save", lang), key="rules_save"):
+        _save(text, group, None if picked == NEW else picked)
+    if picked != NEW:
+        _history(picked)
+
+
+def _files() -> None:
+    upload = st.file_uploader(t("rules.import", lang), type=["yml", "yaml"], key="rules_upload")
+    if upload is not None and st.button(t("rules.import", lang), key="rules_import"):
+        try:
+            done = import_rules(store, upload.getvalue().decode("utf-8"), _author())
+        except (RuleValidationError, UnicodeDecodeError, VigilError) as err:
+            st.error(t("rules.invalid", lang, error=err))
+        else:
+            st.success(t("rules.imported", lang, added=len(done.added), skipped=len(done.skipped),
+                         updated=len(done.updated), unchanged=len(done.unchanged)))  # fmt: skip
+            for s in done.skipped:
+                st.warning(t("rules.not_imported", lang, name=s.name, line=s.line, reason=s.reason))
+    try:
+        exported = export_rules(store)
+    except RuleValidationError as err:  # a stored rule that no longer loads
+        st.error(t("rules.invalid", lang, error=err))
+    else:
+        st.download_button(t("rules.export", lang), exported, "vigil.rules.yml",
+                           key="rules_export")  # fmt: skip
+    pack = st.selectbox(t("rules.packs", lang), packs(), key="rules_pack")
+    if st.button(t("rules.install", lang), key="rules_install"):
+        try:
+            done = install_pack(store, pack, _author())
+            st.success(t("rules.imported", lang, added=len(done.added), skipped=0,
+                         updated=len(done.updated), unchanged=len(done.unchanged)))  # fmt: skip
+        except VigilError as err:
+            st.error(t("rules.invalid", lang, error=err))
+
+
+st.title(t("rules.title", lang))
+overview, edit, files = st.tabs([t(k, lang) for k in ("nav.rules", "rules.edit", "rules.files")])
+with overview:
+    _overview(list_rules(store))
+with edit:
+    _editor(list_rules(store))
+with files:
+    _files()
