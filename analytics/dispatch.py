@@ -86,14 +86,16 @@ class Dispatched:
 
 
 def group_labels(labels: Mapping[str, str], group_by: Sequence[str]) -> dict[str, str]:
-    """The labels a group is known by (a missing label is left out, as in Alertmanager)."""
-    return {name: str(labels[name]) for name in group_by if labels.get(name, "") != ""}
+    """The labels a group is known by (a missing label is left out, as in Alertmanager;
+    ``...`` groups by every label)."""
+    names = sorted(labels) if "..." in group_by else group_by
+    return {name: str(labels[name]) for name in names if labels.get(name, "") != ""}
 
 
-def group_key(labels: Mapping[str, str]) -> str:
-    """A stable key of a group's labels."""
+def group_key(labels: Mapping[str, str], route_key: str = "") -> str:
+    """A stable key of a group: its route's key and its labels."""
     text = json.dumps(dict(sorted(labels.items())), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+    return hashlib.sha1(f"{route_key}{text}".encode()).hexdigest()[:16]
 
 
 def _needs_update(state: GroupState, firing: set[str], resolved: set[str], now: pd.Timestamp,
@@ -114,17 +116,22 @@ def dispatch(
     alerts: Iterable[DispatchAlert],
     now: pd.Timestamp,
     policy: GroupingPolicy,
+    route_key: str = "",
+    held: bool = False,
 ) -> Dispatched:
-    """Advance every group to ``now``: which notifications are due, and the new states.
+    """Advance every group of one route to ``now``: which notifications are due, and the
+    new states.
 
     ``alerts`` are the ones firing now and the ones resolved recently (resolved alerts
-    older than a group's last check are ignored for it).
+    older than a group's last check are ignored for it). ``held``: the route is in a mute
+    time interval; its groups are checked but notify nothing and remember nothing, as
+    Alertmanager's time-mute stage stops the pipeline before the notification log.
     """
     members: dict[str, list[DispatchAlert]] = {}
     labels_of: dict[str, dict[str, str]] = {}
     for alert in alerts:
         labels = group_labels(alert.labels, policy.group_by)
-        key = group_key(labels)
+        key = group_key(labels, route_key)
         members.setdefault(key, []).append(alert)
         labels_of[key] = labels
     out = dict(states)
@@ -135,7 +142,7 @@ def dispatch(
         if state is None:
             continue
         if state.active and now >= state.next_check_at:
-            state, sent = _check(state, members.get(key, []), now, policy)
+            state, sent = _check(state, members.get(key, []), now, policy, held)
             notifications += sent
         out[key] = state
     return Dispatched(out, notifications)
@@ -159,10 +166,11 @@ def _arrive(
 
 
 def _check(
-    state: GroupState, members: list[DispatchAlert], now: pd.Timestamp, policy: GroupingPolicy
-) -> tuple[GroupState, list[Notification]]:
+    state: GroupState, members: list[DispatchAlert], now: pd.Timestamp,
+    policy: GroupingPolicy, held: bool = False,
+) -> tuple[GroupState, list[Notification]]:  # fmt: skip
     since = state.last_check_at if state.last_check_at is not None else state.created_at
-    unmuted = [a for a in members if not a.muted]
+    unmuted = [] if held else [a for a in members if not a.muted]
     firing = sorted((a for a in unmuted if a.firing), key=lambda a: a.alert_id)
     resolved = sorted((a for a in unmuted if not a.firing and a.resolved_at is not None
                        and a.resolved_at > since), key=lambda a: a.alert_id)  # fmt: skip

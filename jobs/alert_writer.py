@@ -13,6 +13,10 @@ import pandas as pd
 
 from vigil.store import Store
 
+# Alerts of the rules being written: Vigil's own (received alerts are never touched, even
+# under a rule name that looks like theirs).
+_OURS = "list_contains(?, rule_id) AND coalesce(source, 'vigil') = 'vigil'"
+
 ALERT_COLUMNS = [
     "alert_id", "fingerprint", "rule_id", "series_id", "labels", "annotations", "severity",
     "service", "group_key", "state", "active_at", "fired_at", "resolved_at", "last_eval_at",
@@ -25,9 +29,9 @@ def _continue_open(
 ) -> pd.DataFrame:
     """Give episodes that began before the window their stored identity."""
     open_before = store.df(
-        """
+        f"""
         SELECT alert_id, fingerprint, active_at AS stored_active, fired_at AS stored_fired
-        FROM alerts WHERE list_contains(?, rule_id) AND active_at < ?
+        FROM alerts WHERE {_OURS} AND active_at < ?
           AND (resolved_at IS NULL OR resolved_at >= ?)
         """,
         [rules, grid_start.to_pydatetime(), grid_start.to_pydatetime()],
@@ -69,7 +73,7 @@ def write_episodes(
     closed_by_hand = {
         alert_id for (alert_id,) in store.cursor.execute(
             "SELECT alert_id FROM alerts "
-            "WHERE resolved_by IS NOT NULL AND list_contains(?, rule_id)", [rules],
+            f"WHERE resolved_by IS NOT NULL AND {_OURS}", [rules],
         ).fetchall()
     }  # fmt: skip
     computed = computed[~computed["alert_id"].isin(closed_by_hand)].reset_index(drop=True)
@@ -78,15 +82,15 @@ def write_episodes(
         cur.register("computed", computed)
         # Open episodes from before the window that the window did not continue ended by then.
         cur.execute(
-            """
+            f"""
             UPDATE alerts SET state = 'resolved', resolved_at = ?
-            WHERE list_contains(?, rule_id) AND active_at < ? AND resolved_at IS NULL
+            WHERE {_OURS} AND active_at < ? AND resolved_at IS NULL
               AND state = 'firing' AND alert_id NOT IN (SELECT alert_id FROM computed)
             """,
             [start, rules, start],
         )
-        stale = """
-            SELECT alert_id FROM alerts WHERE list_contains(?, rule_id) AND resolved_by IS NULL
+        stale = f"""
+            SELECT alert_id FROM alerts WHERE {_OURS} AND resolved_by IS NULL
               AND alert_id NOT IN (SELECT alert_id FROM computed)
               AND (active_at >= ? OR (state = 'pending' AND resolved_at IS NULL))
         """

@@ -24,7 +24,7 @@ ALERT_STATES = ("pending", "firing", "resolved")
 TIME_FIELDS = ("active_at", "fired_at", "resolved_at", "last_eval_at", "acknowledged_at")
 FIELDS = ("alert_id", "state", "severity", "rule_id", "service", "value", "labels",
           "annotations", *TIME_FIELDS, "acknowledged_by", "ack_comment", "fingerprint",
-          "group_key")  # fmt: skip
+          "group_key", "source", "generator_url")  # fmt: skip
 
 
 def check_states(states: Sequence[str]) -> list[str]:

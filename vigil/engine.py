@@ -18,8 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from jobs.backtest import backtest_file
+from jobs.channels import build_channel
 from jobs.dispatch import dispatch_notifications
 from jobs.evaluate import EvaluateSummary, evaluate_window, last_evaluated
+from jobs.forward import forward_job
+from jobs.notify import NotifySummary, RetryPolicy, send_outbox
 from jobs.pull import PartialPullError, pull_source
 from jobs.refit import RefitSummary, refit_all
 from jobs.retention import run_retention
@@ -33,6 +36,8 @@ from vigil.alert_list import list_alerts
 from vigil.clock import utc_now
 from vigil.errors import BusyError
 from vigil.http import HttpServer, start_http_server
+from vigil.intake import Intake
+from vigil.notification_log import list_notifications, requeue
 from vigil.rule_versions import rule_query
 from vigil.rules_store import export_rules, seed_default_rules
 from vigil.settings import Settings, load_settings
@@ -43,7 +48,7 @@ from vigil.store import Store
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
-JOBS = ("pull", "evaluate", "dispatch", "refit", "retention", "snapshot")
+JOBS = ("pull", "evaluate", "dispatch", "notify", "forward", "refit", "retention", "snapshot")
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class Engine:
         self.store = Store.open(settings.data_dir)
         self.sources = build_sources(settings)
         self.models = ModelCache()
+        self.channels = {r.name: build_channel(r, settings.language) for r in settings.receivers}
         self._status = EngineStatus("starting", "", 0.0, utc_now())
         self._scheduler = None
         self._thread: threading.Thread | None = None
@@ -91,10 +97,25 @@ class Engine:
                 alert_action=lambda *args: act_on_alert(self.store, *args),
                 backtest=self._backtest,
                 rule_query=lambda what, query: rule_query(self.store, what, query),
+                json_routes=self._json_routes(),
+                intake=Intake(self.store, self.settings.intake_token, self.settings.external_url),
             )
         except OSError as exc:
             log.warning("engine HTTP port not started: %s", exc)
             return None
+
+    def _json_routes(self) -> dict[tuple[str, str], Callable[[dict], dict]]:
+        def notifications(query: dict) -> dict:
+            statuses = [s for v in query.get("status", []) for s in v.split(",")]
+            alert = (query.get("alert") or [None])[0]
+            return {"notifications": list_notifications(self.store, statuses, alert)}
+
+        def requeue_one(body: dict) -> dict:
+            return requeue(self.store, str(body.get("notification_id", "")),
+                           str(body.get("by") or "unknown"))  # fmt: skip
+
+        return {("GET", "/api/v1/notifications"): notifications,
+                ("POST", "/api/v1/notifications/requeue"): requeue_one}  # fmt: skip
 
     def _backtest(self, request: dict) -> list[dict]:
         """The HTTP port's backtest: a rule file's text, optionally one rule, days back."""
@@ -166,8 +187,17 @@ class Engine:
     def dispatch(self) -> int:
         """Group alerts and write the notifications due now into the outbox."""
         s = self.settings
-        return dispatch_notifications(self.store, utc_now(), s.grouping_policy(),
-                                      s.parsed_inhibit_rules(), s.external_url)  # fmt: skip
+        return dispatch_notifications(self.store, utc_now(), s.routing_tree(),
+                                      s.parsed_inhibit_rules(), s.external_url,
+                                      s.parsed_time_intervals())  # fmt: skip
+
+    def notify(self) -> NotifySummary:
+        """Send the outbox's notifications that are due (see :mod:`jobs.notify`)."""
+        s = self.settings
+        limits = {r.name: r.rate_limit_per_minute for r in s.receivers}
+        policy = RetryPolicy(s.notify_max_attempts, s.notify_backoff_seconds,
+                             s.notify_backoff_max_seconds)  # fmt: skip
+        return send_outbox(self.store, self.channels, limits, policy)
 
     def retention(self) -> int:
         s = self.settings
@@ -207,6 +237,8 @@ class Engine:
                 "pull": (s.pull_interval_seconds, self.pull_all),
                 "evaluate": (s.evaluate_interval_seconds, lambda: self.evaluate().alerts),
                 "dispatch": (s.dispatch_interval_seconds, self.dispatch),
+                "notify": (s.notify_interval_seconds, lambda: self.notify().sent),
+                "forward": (s.forward_interval_seconds, lambda: forward_job(self.store, s)),
                 "refit": (s.refit_interval_seconds, lambda: self.refit().fitted),
                 "retention": (s.retention_interval_seconds, self.retention),
                 "snapshot": (s.snapshot_interval_seconds, lambda: int(bool(self.snapshot()))),

@@ -27,3 +27,11 @@ class RuleError(VigilError):
 
 class BusyError(VigilError):
     """A job asked for by hand is already running; nothing was started."""
+
+
+class IntakeError(VigilError):
+    """A webhook payload is malformed; nothing from it was stored."""
+
+
+class ForwardError(VigilError):
+    """At least one Alertmanager did not take the forwarded alerts; the others did."""

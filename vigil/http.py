@@ -1,4 +1,5 @@
-"""The engine's small HTTP port: ``/metrics``, ``/healthz``, snapshots and the alert list.
+"""The engine's small HTTP port: ``/metrics``, ``/healthz``, snapshots, the alert list and
+the Alertmanager webhook intake.
 
 It is the stdlib's threaded server in a daemon thread: a handful of routes, scraped every
 few seconds, need no framework, and a slow scrape must never block the scheduler. The
@@ -47,7 +48,12 @@ RulesFn = Callable[[], str]
 AlertActionFn = Callable[[str, str, str, str], None]  # (action, alert_id, who, comment)
 BacktestFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
 RuleQueryFn = Callable[[str, dict[str, list[str]]], dict[str, Any]]  # (list | history, query)
+# A route answered by one function: GET gets the query string (``parse_qs``), POST the
+# JSON body; a VigilError it raises is the client's fault (400).
+JsonFn = Callable[[dict[str, Any]], dict[str, Any]]
 MAX_BODY_BYTES = 64 * 1024
+MAX_WEBHOOK_BYTES = 1 << 20  # a webhook carries a whole alert group
+WEBHOOK_PATH = "/api/v1/alerts/webhook"
 
 
 class SilencesApi(Protocol):
@@ -60,9 +66,25 @@ class SilencesApi(Protocol):
     def expire(self, silence_id: str) -> dict[str, Any]: ...
 
 
+class IntakeApi(Protocol):
+    """``vigil.intake.Intake`` fits: receives Alertmanager webhooks."""
+
+    def authorized(self, authorization: str) -> bool: ...
+
+    def receive(self, body: bytes) -> dict[str, Any]:
+        """Store the body's alerts, answering only once they are committed; VigilError for
+        a payload it refuses (nothing stored), TimeoutError when it could not commit."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a hung client must not keep the process alive at exit
     allow_reuse_address = True
+    # The stdlib's backlog of 5 drops connections when an Alertmanager's groups all flush
+    # at once, and a dropped SYN costs the sender a second before it tries again.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -76,7 +98,11 @@ class _Server(ThreadingHTTPServer):
         alert_action: AlertActionFn | None = None,
         backtest: BacktestFn | None = None,
         rule_query: RuleQueryFn | None = None,
+        intake: IntakeApi | None = None,
+        json_routes: dict[tuple[str, str], JsonFn] | None = None,
     ) -> None:
+        self.json_routes = dict(json_routes or {})
+        self.intake = intake
         self.backtest = backtest
         self.rule_query = rule_query
         self.silences = silences
@@ -107,6 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         "/api/v1/silences/expire": ("POST",),
         "/api/v1/alerts/acknowledge": ("POST",),
         "/api/v1/alerts/resolve": ("POST",),
+        WEBHOOK_PATH: ("POST",),
     }
 
     def do_GET(self) -> None:
@@ -120,7 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         path = self.path.split("?", 1)[0]
-        allowed = self.routes.get(path)
+        extra = tuple(m for m, p in self.server.json_routes if p == path)
+        allowed = self.routes.get(path, extra or None)
         if allowed is None:
             self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {path}"})
             return
@@ -132,12 +160,16 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         try:
-            if path == "/metrics":
+            if extra:
+                self._json_route(method, path)
+            elif path == "/metrics":
                 self._metrics()
             elif path == "/healthz":
                 self._health()
             elif path == "/api/v1/alerts":
                 self._alerts()
+            elif path == WEBHOOK_PATH:
+                self._webhook()
             elif path.startswith("/api/v1/alerts/"):
                 self._alert_action(path.rsplit("/", 1)[1])
             elif path == "/api/v1/rules":
@@ -153,6 +185,16 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             log.exception("HTTP %s %s failed", method, path)
             self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": _describe(exc)})
+
+    def _json_route(self, method: str, path: str) -> None:
+        fn = self.server.json_routes[(method, path)]
+        request = parse_qs(urlsplit(self.path).query) if method == "GET" else self._json_body()
+        if request is None:
+            return
+        try:
+            self._json(HTTPStatus.OK, fn(request))
+        except VigilError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
 
     def _metrics(self) -> None:
         body, content_type = self.server.metrics(self.headers.get("Accept", ""))
@@ -274,6 +316,58 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json(HTTPStatus.OK, {"alert_id": request.get("alert_id"), "action": action})
 
+    def _webhook(self) -> None:
+        """Alertmanager's webhook: 401 without the token, 413 over the size limit, 400 for
+        a payload the intake refuses; each stores nothing. 200 only after the commit."""
+        intake = self.server.intake
+        if intake is None or not intake.authorized(self.headers.get("Authorization", "")):
+            self._discard_body(MAX_WEBHOOK_BYTES)
+            if intake is None:
+                self._json(HTTPStatus.NOT_FOUND, {"error": "the webhook intake is off here"})
+            else:
+                self._json(HTTPStatus.UNAUTHORIZED, {"error": "a valid bearer token is needed"},
+                           headers={"WWW-Authenticate": 'Bearer realm="vigil"'})  # fmt: skip
+            return
+        length = self._content_length()
+        if length is None or length > MAX_WEBHOOK_BYTES:
+            self._discard_body(4 * MAX_WEBHOOK_BYTES)
+            status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length else HTTPStatus.BAD_REQUEST
+            message = f"the body must be at most {MAX_WEBHOOK_BYTES} bytes, with its length"
+            self._json(status, {"error": message})
+            return
+        try:
+            answer = intake.receive(self.rfile.read(length))
+        except VigilError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            return
+        except TimeoutError as exc:
+            self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": _describe(exc)},
+                       headers={"Retry-After": "5"})  # fmt: skip
+            return
+        self._json(HTTPStatus.OK, answer)
+
+    def _content_length(self) -> int | None:
+        """The declared body length; None when it is missing or not a number."""
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            return None
+        return length if length >= 0 else None
+
+    def _discard_body(self, limit: int) -> None:
+        """Read and drop a body of up to ``limit`` bytes before refusing it: closing on
+        unread data resets the connection, and the client would miss the answer. A
+        larger one is not read; the connection closes instead."""
+        self.close_connection = True
+        length = self._content_length() or 0
+        if length > limit:
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                break
+            length -= len(chunk)
+
     def _json_body(self) -> dict[str, Any] | None:
         """The request's JSON object; None after answering 400 or 413 for anything else."""
         try:
@@ -370,6 +464,8 @@ class HttpServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        if self._server.intake is not None:  # commit what it accepted, then stop its writer
+            self._server.intake.close()
 
 
 def start_http_server(
@@ -385,6 +481,8 @@ def start_http_server(
     alert_action: AlertActionFn | None = None,
     backtest: BacktestFn | None = None,
     rule_query: RuleQueryFn | None = None,
+    intake: IntakeApi | None = None,
+    json_routes: dict[tuple[str, str], JsonFn] | None = None,
 ) -> HttpServer:
     """Serve on ``host:port`` in a daemon thread (``port`` 0 picks a free port).
 
@@ -392,7 +490,10 @@ def start_http_server(
     ``health()`` returns something with ``phase`` and ``message`` (the engine's status);
     ``snapshot()`` writes a snapshot and returns its path; ``alerts(states)`` lists alerts
     (``vigil.alert_list.list_alerts``); ``rules()`` exports the rule file;
-    ``rule_query(what, query)`` answers ``/api/v1/rules/list`` and ``/history``. Raises
+    ``rule_query(what, query)`` answers ``/api/v1/rules/list`` and ``/history``;
+    ``intake`` receives Alertmanager webhooks on ``/api/v1/alerts/webhook`` and is closed
+    when the server stops; ``json_routes`` maps (method, path) to a function of the query
+    or body returning the JSON answer. Raises
     ``OSError`` when the address cannot be bound, e.g. the port is taken.
     """
     try:
@@ -407,6 +508,8 @@ def start_http_server(
             alert_action,
             backtest,
             rule_query,
+            intake,
+            json_routes,
         )
     except OSError as exc:
         raise OSError(

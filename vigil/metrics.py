@@ -62,6 +62,13 @@ EVALUATION_DURATION = Histogram(
     registry=REGISTRY,
 )
 
+NOTIFICATIONS = Counter(
+    "vigil_notification_attempts",
+    "Attempts to deliver a notification, by channel kind and outcome (sent | retry | dead).",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+
 # Every phase the engine reports, so each one is a stable series (0 or 1) Prometheus can
 # alert on with `vigil_engine_phase{phase="failed"} == 1`.
 ENGINE_PHASES = (
@@ -155,6 +162,7 @@ class StoreCollector:
         """All store-derived families, built completely before any is yielded."""
         return [
             self._alerts(),
+            self._outbox(),
             *self._sources(),
             self._series(),
             self._newest_sample(),
@@ -179,6 +187,20 @@ class StoreCollector:
         )
         for state in ALERT_STATES:
             family.add_metric([state], float(counts.get(state, 0)))
+        return family
+
+    def _outbox(self) -> GaugeMetricFamily:
+        """Dead letters and a growing pending count are what to alert on."""
+        rows = self.store.cursor.execute(
+            "SELECT channel, status, count(*) FROM notifications GROUP BY ALL"
+        ).fetchall()
+        family = GaugeMetricFamily(
+            "vigil_notifications",
+            "Notifications in the outbox by receiver and status (pending | sent | dead | skipped).",
+            labels=["receiver", "status"],
+        )
+        for receiver, status, count in rows:
+            family.add_metric([receiver, status], float(count))
         return family
 
     def _sources(self) -> list[GaugeMetricFamily]:

@@ -8,9 +8,17 @@ defaults. Every field is listed in the README's settings table.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,9 +27,18 @@ from pydantic_settings import (
 )
 
 from analytics.dispatch import GroupingPolicy
+from analytics.routing import Route, build_route, defaults
 from analytics.selectors import LABEL_NAME
 from analytics.silences import InhibitRule
+from analytics.time_intervals import IntervalSpec, parse_spec
 from vigil.errors import SettingsError
+from vigil.notify_settings import (
+    AlertmanagerTarget,
+    Receiver,
+    RouteConfig,
+    TimeIntervalConfig,
+    check_routing,
+)
 
 # A critical alert on a host mutes that host's warnings (Alertmanager's classic example).
 DEFAULT_INHIBIT_RULES = (
@@ -151,6 +168,44 @@ class Settings(BaseSettings):
         "targets with equal values of the `equal` labels.",
     )
 
+    receivers: tuple[Receiver, ...] = Field(
+        (), description="Where notifications go (TOML `[[receivers]]`: webhook, slack, "
+        "email, dingtalk, wecom, feishu; see README).",
+    )  # fmt: skip
+    route: RouteConfig | None = Field(
+        None, description="Alertmanager-style routing tree (TOML `[route]`); unset: every "
+        "receiver gets every notification.",
+    )  # fmt: skip
+    time_intervals: tuple[TimeIntervalConfig, ...] = Field(
+        (), description="Named time intervals routes mute or activate in (TOML "
+        "`[[time_intervals]]`, as Alertmanager's).",
+    )  # fmt: skip
+    notify_interval_seconds: int = Field(5, ge=1, description="How often the outbox is sent.")
+    notify_max_attempts: int = Field(
+        8, ge=1, description="Attempts before a notification goes to the dead letters."
+    )
+    notify_backoff_seconds: float = Field(
+        5.0, gt=0, description="First retry delay; doubles each attempt, with jitter."
+    )
+    notify_backoff_max_seconds: float = Field(900.0, gt=0, description="Longest retry delay.")
+    intake_token: SecretStr | None = Field(
+        None, description="Bearer token Alertmanager webhooks must carry to "
+        "/api/v1/alerts/webhook (unset: no token needed).",
+    )  # fmt: skip
+    alertmanagers: tuple[AlertmanagerTarget, ...] = Field(
+        (), description="Alertmanagers Vigil's alerts are pushed to (API v2; TOML "
+        "`[[alertmanagers]]`).",
+    )  # fmt: skip
+    forward_interval_seconds: int = Field(
+        60, ge=5, description="How often firing alerts are re-sent to the Alertmanagers."
+    )
+
+    @model_validator(mode="after")
+    def _valid_routing(self) -> Settings:
+        check_routing(self.receivers, self.route, self.time_intervals)
+        self.parsed_time_intervals()  # ValueError names what is wrong
+        return self
+
     @field_validator("inhibit_rules")
     @classmethod
     def _valid_inhibit_rules(cls, rules: tuple[dict, ...]) -> tuple[dict, ...]:
@@ -170,6 +225,28 @@ class Settings(BaseSettings):
         return GroupingPolicy(self.group_by, self.group_wait_seconds,
                               self.group_interval_seconds, self.repeat_interval_seconds,
                               self.send_resolved)  # fmt: skip
+
+    def routing_tree(self) -> Route:
+        """The routing tree; without a ``route``, every receiver gets every notification
+        (and with no receivers either, notifications are recorded for ``default``). A
+        receiver's ``send_resolved`` applies to the routes that use it."""
+        spec = self.route.model_dump() if self.route is not None else {
+            "routes": [{"receiver": r.name, "continue_": True} for r in self.receivers]
+        }  # fmt: skip
+        root = build_route(spec, defaults(self.grouping_policy()))
+        resolved = {r.name: r.send_resolved for r in self.receivers}
+
+        def adjust(route: Route) -> Route:
+            policy = replace(route.policy,
+                             send_resolved=route.policy.send_resolved
+                             and resolved.get(route.receiver, True))  # fmt: skip
+            return replace(route, policy=policy, routes=tuple(adjust(r) for r in route.routes))
+
+        return adjust(root)
+
+    def parsed_time_intervals(self) -> dict[str, list[IntervalSpec]]:
+        return {i.name: [parse_spec(s.model_dump()) for s in i.time_intervals]
+                for i in self.time_intervals}  # fmt: skip
 
     def parsed_inhibit_rules(self) -> list[InhibitRule]:
         return [InhibitRule.from_spec(rule) for rule in self.inhibit_rules]
@@ -216,4 +293,6 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise SettingsError(f"invalid setting {field}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        where = f"invalid setting {field}" if field else "invalid settings"
+        raise SettingsError(f"{where}: {message}") from None

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from vigil.errors import SettingsError
@@ -54,3 +55,33 @@ def test_inhibition_rules_from_toml_are_checked(
     config.write_text("[[inhibit_rules]]\nsource_matchers = ['bad']\ntarget_matchers = ['a=b']\n")
     with pytest.raises(SettingsError, match=r"invalid setting inhibit_rules.*is not a matcher"):
         load_settings()
+
+
+def test_the_readmes_receivers_and_routing_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+
+    from analytics.routing import match
+
+    block = README.read_text().split("Receivers and routing in `vigil.toml`")[1]
+    example = tomllib.loads(block.split("```toml")[1].split("```")[0])
+    for name in ("DINGTALK_WEBHOOK_URL", "DINGTALK_SECRET", "SMTP_PASSWORD"):
+        monkeypatch.setenv(name, "https://robot.example/send?access_token=t")
+    settings = load_settings(**example)
+    tree = settings.routing_tree()
+    assert [r.receiver for r in match(tree, {"service": "mysql"})] == ["dba-mail"]
+    assert [r.receiver for r in match(tree, {"service": "web"})] == ["oncall-dingtalk"]
+    assert tree.routes[0].muted_at(
+        pd.Timestamp("2026-12-01 15:00"), settings.parsed_time_intervals()
+    )  # 23:00 in Shanghai
+
+
+def test_a_receiver_whose_secret_variable_is_unset_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NO_SUCH_VARIABLE", raising=False)
+    with pytest.raises(SettingsError, match="NO_SUCH_VARIABLE is not set"):
+        load_settings(receivers=[{"name": "r", "type": "slack", "url_env": "NO_SUCH_VARIABLE"}])
+    with pytest.raises(SettingsError, match="which is not defined"):
+        load_settings(route={"receiver": "nobody"})
+    with pytest.raises(SettingsError, match="email needs"):
+        load_settings(receivers=[{"name": "m", "type": "email"}])

@@ -1,0 +1,104 @@
+"""Alerts: the list, and one alert's page (``?alert=ID``, where notifications link to):
+its labels and annotations, its transitions, and every notification that carried it with
+each attempt to deliver it. Acknowledge and resolve from here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from vigil.alert_actions import act_on_alert
+from vigil.alert_detail import alert_detail
+from vigil.alert_list import list_alerts
+from vigil.engine import get_engine
+from vigil.errors import VigilError
+from vigil.i18n import LANG_STATE_KEY, t
+from vigil.notification_charts import delivery_timeline
+from vigil.page_shell import ensure_shell
+
+ensure_shell("alerts")
+engine = get_engine()
+store = engine.store
+lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)
+STATES = ("firing", "pending", "resolved")
+LIST_COLUMNS = ("state", "severity", "service", "alertname", "since", "alert_id")
+
+
+def _alert_list() -> None:
+    states = st.multiselect(t("alerts.states", lang), STATES, default=["firing", "pending"],
+                            format_func=lambda s: t(f"alerts.state.{s}", lang))  # fmt: skip
+    alerts = list_alerts(store, list(states), engine.settings.parsed_inhibit_rules())
+    if not alerts:
+        st.info(t("alerts.none", lang))
+        return
+    frame = pd.DataFrame([{**a, "alertname": a["labels"].get("alertname", a["rule_id"]),
+                           "since": a["fired_at"] or a["active_at"]} for a in alerts])  # fmt: skip
+    named = {c: t(f"alerts.col.{c}", lang) for c in LIST_COLUMNS}
+    st.dataframe(frame[list(LIST_COLUMNS)].rename(columns=named), hide_index=True)
+    chosen = st.selectbox(t("alerts.open", lang), frame["alert_id"], index=None)
+    if chosen:
+        st.query_params["alert"] = chosen
+        st.rerun()
+
+
+def _actions(alert: dict) -> None:
+    if alert["state"] == "resolved":
+        return
+    comment = st.text_input(t("alerts.comment", lang), key="alert_comment")
+    ack, resolve, _ = st.columns([1, 1, 4])
+    for column, action in ((ack, "acknowledge"), (resolve, "resolve")):
+        if column.button(t(f"alerts.{action}", lang), key=f"alert_{action}"):
+            try:
+                act_on_alert(store, action, alert["alert_id"], "ui", comment)
+            except VigilError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+
+def _detail(alert_id: str) -> None:
+    if st.button(t("alerts.back", lang)):
+        del st.query_params["alert"]
+        st.rerun()
+    found = alert_detail(store, alert_id)
+    if found is None:
+        st.error(t("alerts.missing", lang, alert=alert_id))
+        return
+    alert = found["alert"]
+    name = alert["labels"].get("alertname", alert["rule_id"])
+    state = t(f"alerts.state.{alert['state']}", lang)
+    st.subheader(f"{name} · {state}")
+    summary = alert["annotations"].get("summary")
+    if summary:
+        st.markdown(f"**{summary}**")
+    left, right = st.columns(2)
+    left.json(alert["labels"])
+    right.json(alert["annotations"])
+    if alert.get("generator_url"):
+        st.markdown(f"[{t('alerts.source', lang)}]({alert['generator_url']})")
+    _actions(alert)
+    st.markdown(f"#### {t('alerts.history', lang)}")
+    events = found["events"].rename(columns={c: t(f"alerts.event.{c}", lang)
+                                             for c in found["events"].columns})  # fmt: skip
+    st.dataframe(events, hide_index=True)
+    notes = found["notifications"]
+    st.markdown(f"#### {t('alerts.notifications', lang, n=len(notes))}")
+    if not notes:
+        st.caption(t("alerts.no_notifications", lang))
+        return
+    st.plotly_chart(delivery_timeline(notes, lang), key="delivery")
+    for note in notes:
+        label = f"{note['receiver']} · {note['notification_id']} · {note['status']}"
+        with st.expander(label):
+            if note["last_error"]:
+                st.error(note["last_error"])
+            st.dataframe(pd.DataFrame(note["attempt_log"]), hide_index=True)
+
+
+st.title(t("alerts.title", lang))
+wanted = st.query_params.get("alert")
+if wanted:
+    _detail(wanted)
+else:
+    _alert_list()

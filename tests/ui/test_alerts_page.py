@@ -1,0 +1,102 @@
+"""The Alerts page on a real store: the list, and one alert's page (where notifications
+link to) with its notifications and every delivery attempt, acknowledging from there."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.ui.conftest import Seeded, app_env
+from vigil.store import Store
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+@pytest.fixture
+def delivered(fresh_estate: Seeded) -> Seeded:
+    """The firing checkout alert carried by two notifications: one sent after a retry, one
+    dead with its reason."""
+    store = Store.open(fresh_estate.data_dir)
+    at = fresh_estate.now.to_pydatetime()
+    try:
+        for nid, status, error in (
+            ("g-1", "sent", None),
+            ("p-1", "dead", "permanent error: HTTP 403: invalid_token"),
+        ):
+            store.execute(
+                "INSERT INTO notifications (notification_id, alert_id, channel, payload, "
+                "status, attempts, created_at, alert_ids, last_error) "
+                "VALUES (?, 'latency-critical', ?, '{}', ?, 2, ?, ?, ?)",
+                [nid, "slack" if nid == "p-1" else "dingtalk", status, at,
+                 json.dumps(["latency-critical"]), error],
+            )  # fmt: skip
+        attempts = [("g-1", 1, "retry", 503, "HTTP 503"), ("g-1", 2, "sent", 200, ""),
+                    ("p-1", 1, "dead", 403, "HTTP 403: invalid_token")]  # fmt: skip
+        for nid, n, outcome, code, detail in attempts:
+            store.execute(
+                "INSERT INTO notification_attempts (notification_id, attempt, started_at, "
+                "ended_at, outcome, status_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [nid, n, at, at, outcome, code, detail],
+            )
+    finally:
+        store.close()
+    return fresh_estate
+
+
+@pytest.fixture
+def open_alerts(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
+    def factory(data_dir: Path, **query: str) -> AppTest:
+        for name, value in app_env(data_dir).items():
+            monkeypatch.setenv(name, value)
+        app = AppTest.from_file(str(APP), default_timeout=60)
+        app.query_params.update(query)
+        app.run()
+        app = app.switch_page("pages/alerts.py")
+        app.query_params.update(query)
+        return app.run()
+
+    yield factory
+
+
+def test_the_list_shows_open_alerts(open_alerts, delivered: Seeded) -> None:
+    app = open_alerts(delivered.data_dir)
+    assert not app.exception
+    shown = app.dataframe[0].value
+    assert set(shown["ID"]) == {"latency-critical", "search-pending"}  # firing and pending
+
+
+def test_an_alerts_page_shows_each_notification_and_attempt(open_alerts, delivered) -> None:
+    app = open_alerts(delivered.data_dir, alert="latency-critical")
+    assert not app.exception
+    assert "**Checkout latency above baseline**" in [m.value for m in app.markdown]
+    assert any("Notifications (2)" in m.value for m in app.markdown)
+    [chart] = app.get("plotly_chart")
+    figure = json.loads(chart.proto.spec)
+    outcomes = {trace["name"] for trace in figure["data"]}
+    assert outcomes == {"failed, will retry", "sent", "failed for good"}
+    labels = [e.label for e in app.expander]
+    assert labels == ["dingtalk · g-1 · sent", "slack · p-1 · dead"]
+    assert [e.value for e in app.error] == ["permanent error: HTTP 403: invalid_token"]
+
+
+def test_acknowledging_from_the_alerts_page_records_it(open_alerts, delivered) -> None:
+    app = open_alerts(delivered.data_dir, alert="latency-critical")
+    app.text_input(key="alert_comment").set_value("looking")
+    app.button(key="alert_acknowledge").click().run()
+    assert not app.exception
+    from vigil.engine import get_engine
+
+    row = get_engine().store.df(
+        "SELECT acknowledged_by, ack_comment FROM alerts WHERE alert_id = 'latency-critical'"
+    )
+    assert row.values.tolist() == [["ui", "looking"]]
+
+
+def test_an_unknown_alert_says_so_in_chinese(open_alerts, delivered) -> None:
+    app = open_alerts(delivered.data_dir, alert="nope", lang="zh")
+    assert not app.exception
+    assert [e.value for e in app.error] == ["没有告警 nope。"]
