@@ -100,3 +100,30 @@ def test_an_unknown_alert_says_so_in_chinese(open_alerts, delivered) -> None:
     app = open_alerts(delivered.data_dir, alert="nope", lang="zh")
     assert not app.exception
     assert [e.value for e in app.error] == ["没有告警 nope。"]
+
+
+def test_an_alert_received_from_alertmanager_shows_on_the_wall_and_its_page(
+    open_alerts,
+    delivered: Seeded,
+) -> None:
+    from tests.vigil.test_intake import am_alert, webhook
+    from vigil.intake import parse_webhook, write_alerts
+
+    received = am_alert("KafkaLagHigh", service="stream", instance="kafka-1:9308")
+    store = Store.open(delivered.data_dir)
+    try:
+        body = json.dumps(webhook(received)).encode()
+        write_alerts(store, parse_webhook(body, delivered.now.to_pydatetime()).alerts)
+        [alert_id] = store.df("SELECT alert_id FROM alerts WHERE source = 'alertmanager'")[
+            "alert_id"]  # fmt: skip
+    finally:
+        store.close()
+    wall = open_alerts(delivered.data_dir)
+    wall = wall.switch_page("pages/wall.py").run()
+    assert not wall.exception
+    shown = "\n".join(str(e.value) for kind in ("html", "markdown") for e in wall.get(kind))
+    assert "KafkaLagHigh on kafka-1:9308" in shown
+    page = open_alerts(delivered.data_dir, alert=alert_id)
+    assert not page.exception
+    links = [m.value for m in page.markdown if "prometheus.example" in m.value]
+    assert links == ["[Where it comes from](http://prometheus.example:9090/graph?g0.expr=disk)"]
