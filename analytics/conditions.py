@@ -146,8 +146,7 @@ def rule_context(rule: Rule, inputs: RuleInputs, vector: Vector, top: np.ndarray
     data = inputs.data
     if rule.promql:
         node = compile_query(rule.query)
-        if (isinstance(node, Binary) and node.op in COMPARISON and not node.return_bool
-                and isinstance(node.rhs, Number)):  # fmt: skip
+        if comparison_threshold(rule) is not None:
             lhs = unnamed(evaluate_vector(node.lhs, data))
             index = {_label_key(labels): i for i, labels in enumerate(lhs.labels)}
             rows = [index.get(_label_key(vector.labels[i]), -1) for i in top]
@@ -163,6 +162,20 @@ def rule_context(rule: Rule, inputs: RuleInputs, vector: Vector, top: np.ndarray
     values = column.values_at(column.latest(source, data.at_ms, s.lookback_ms, s.prometheus_2))
     threshold = {"score": rule.min_score, "forecast": rule.threshold}.get(rule.kind)
     return values, threshold
+
+
+def comparison_threshold(rule: Rule) -> float | None:
+    """The number a rule compares with: the right side of a PromQL filter comparison
+    (``expr > 4``), a forecast's threshold; None for anything else."""
+    if rule.kind == "forecast":
+        return rule.threshold
+    if not rule.promql:
+        return None
+    node = compile_query(rule.query)
+    if (isinstance(node, Binary) and node.op in COMPARISON and not node.return_bool
+            and isinstance(node.rhs, Number)):  # fmt: skip
+        return float(node.rhs.value)
+    return None
 
 
 def _label_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:

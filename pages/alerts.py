@@ -5,12 +5,15 @@ each attempt to deliver it. Acknowledge and resolve from here.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pandas as pd
 import streamlit as st
 
 from vigil.alert_actions import act_on_alert
 from vigil.alert_detail import alert_detail
 from vigil.alert_list import list_alerts
+from vigil.alert_views import silence_form, why_it_fired
 from vigil.engine import get_engine
 from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, t
@@ -72,12 +75,18 @@ def _detail(alert_id: str) -> None:
     summary = alert["annotations"].get("summary")
     if summary:
         st.markdown(f"**{summary}**")
+    why_it_fired(store, alert, lang)
     left, right = st.columns(2)
     left.json(alert["labels"])
     right.json(alert["annotations"])
     if alert.get("generator_url"):
         st.markdown(f"[{t('alerts.source', lang)}]({alert['generator_url']})")
+    elif alert.get("source", "vigil") == "vigil":
+        link = f"rules?rule={quote(alert['rule_id'])}&lang={lang}"
+        st.markdown(f"[{t('alerts.edit_rule', lang, rule=alert['rule_id'])}]({link})")
     _actions(alert)
+    if alert["state"] != "resolved":
+        silence_form(store, alert, lang)
     st.markdown(f"#### {t('alerts.history', lang)}")
     events = found["events"].rename(columns={c: t(f"alerts.event.{c}", lang)
                                              for c in found["events"].columns})  # fmt: skip

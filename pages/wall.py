@@ -8,6 +8,7 @@ how old it is), and the time of the last update is always on screen.
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -46,6 +47,7 @@ WALL_CSS = """<style>
  padding:0 .6rem;margin-left:.5rem}
 .vw-alerts{width:100%;border-collapse:collapse;font-size:1.65rem}
 .vw-alerts td{padding:.45rem .6rem;border-bottom:1px solid #334155;vertical-align:top}
+.vw-link{color:inherit;text-decoration:none}.vw-link:hover{text-decoration:underline}
 .vw-sev{font-weight:800;text-transform:uppercase;font-size:1.2rem;border-radius:.4rem;
  padding:.15rem .5rem;color:#fff;white-space:nowrap}
 .vw-quiet{font-size:1.9rem;color:#4ade80;padding:.6rem 0}
@@ -122,7 +124,9 @@ def _alert_row(row: pd.Series, now: pd.Timestamp) -> str:
         f'<tr><td><span class="vw-sev" style="background:{colour}">'
         f"{t(f'severity.{row.severity}', lang)}</span></td>"
         f"<td><b>{escape(str(row.service or '—'))}</b></td>"
-        f"<td>{escape(row.summary)}{state}</td>"
+        f'<td><a class="vw-link" target="_self" '
+        f'href="alerts?alert={quote(str(row.alert_id))}&amp;lang={lang}">'
+        f"{escape(row.summary)}</a>{state}</td>"
         f"<td>{format_duration(now - row.since, lang)}</td></tr>"
     )
 

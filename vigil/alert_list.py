@@ -24,7 +24,7 @@ ALERT_STATES = ("pending", "firing", "resolved")
 TIME_FIELDS = ("active_at", "fired_at", "resolved_at", "last_eval_at", "acknowledged_at")
 FIELDS = ("alert_id", "state", "severity", "rule_id", "service", "value", "labels",
           "annotations", *TIME_FIELDS, "acknowledged_by", "ack_comment", "fingerprint",
-          "group_key", "source", "generator_url")  # fmt: skip
+          "group_key", "source", "generator_url", "series_id")  # fmt: skip
 
 
 def check_states(states: Sequence[str]) -> list[str]:
@@ -84,6 +84,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         record["labels"] = json.loads(row["labels"] or "{}")
         record["annotations"] = json.loads(row["annotations"] or "{}")
         record["value"] = None if pd.isna(row["value"]) else float(row["value"])
+        record["series_id"] = None if pd.isna(row["series_id"]) else int(row["series_id"])
         for name in TIME_FIELDS:
             record[name] = _time(row[name])
         records.append({key: _plain(value) for key, value in record.items()})

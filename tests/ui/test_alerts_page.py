@@ -74,8 +74,8 @@ def test_an_alerts_page_shows_each_notification_and_attempt(open_alerts, deliver
     assert not app.exception
     assert "**Checkout latency above baseline**" in [m.value for m in app.markdown]
     assert any("Notifications (2)" in m.value for m in app.markdown)
-    [chart] = app.get("plotly_chart")
-    figure = json.loads(chart.proto.spec)
+    charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    [figure] = [c for c in charts if c["layout"]["title"]["text"] == "Delivery attempts"]
     outcomes = {trace["name"] for trace in figure["data"]}
     assert outcomes == {"failed, will retry", "sent", "failed for good"}
     labels = [e.label for e in app.expander]
@@ -127,3 +127,28 @@ def test_an_alert_received_from_alertmanager_shows_on_the_wall_and_its_page(
     assert not page.exception
     links = [m.value for m in page.markdown if "prometheus.example" in m.value]
     assert links == ["[Where it comes from](http://prometheus.example:9090/graph?g0.expr=disk)"]
+
+
+def test_the_wall_links_each_alert_to_its_page(open_alerts, delivered: Seeded) -> None:
+    wall = open_alerts(delivered.data_dir).switch_page("pages/wall.py").run()
+    shown = "\n".join(str(e.value) for e in wall.get("html"))
+    assert 'href="alerts?alert=latency-critical&amp;lang=en"' in shown
+
+
+def test_the_alerts_page_draws_why_it_fired_and_silences_it(open_alerts, delivered) -> None:
+    app = open_alerts(delivered.data_dir, alert="latency-critical")
+    charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    evidence = next(c for c in charts if "checkout" in c["layout"]["title"]["text"])
+    assert {"value", "normal band"} <= {trace.get("name") for trace in evidence["data"]}
+    assert any(s.get("type") == "rect" for s in evidence["layout"].get("shapes", []))
+    matchers = app.text_area(key="silence_matchers").value.splitlines()
+    assert 'service="checkout"' in matchers  # the labels that say what and where
+    app.text_input(key="silence_comment").set_value("deploying a fix")
+    app.button[-1].click().run()  # the form's submit button
+    assert not app.exception
+    assert next(s.value for s in app.success).startswith("Silenced until")
+    from vigil.engine import get_engine
+
+    silences = get_engine().store.df("SELECT matchers, created_by, comment FROM silences")
+    assert silences[["created_by", "comment"]].values.tolist() == [["ui", "deploying a fix"]]
+    assert "checkout" in silences["matchers"].iloc[0]
