@@ -43,9 +43,12 @@ def _catalog(data_dir: str) -> pd.DataFrame:
 
 def _pick_metric(catalog: pd.DataFrame) -> str:
     counts = catalog.groupby("metric").size()
+    metrics = counts.index.tolist()
+    linked = st.query_params.get("metric")  # ?metric=NAME: a deep link, e.g. from search
     return st.selectbox(
         t("explore.metric", lang),
-        counts.index.tolist(),
+        metrics,
+        index=metrics.index(linked) if linked in metrics else 0,
         format_func=lambda m: f"{m} ({counts[m]})",
         key="explore_metric",
     )

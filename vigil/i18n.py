@@ -264,6 +264,43 @@ EN: dict[str, str] = {
     "duration.m": "{n} min",
     "duration.h": "{h} h {m} min",
     "duration.d": "{d} d {h} h",
+    "search.box": "Search alerts, series, incidents and rules",
+    "search.placeholder": "checkout latency service:orders severity:critical -resolved",
+    "search.help": (
+        'Every word must appear (case does not matter); "a phrase" matches as written; '
+        "-word leaves items out. Filters: service:, severity:, state:, rule:, metric:, "
+        "kind:alert|series|incident|rule, or any label (env:prod); * in a value matches "
+        "anything, the same filter twice means either, -key:value excludes."
+    ),
+    "search.range": "Time range",
+    "search.range.24h": "Last 24 h",
+    "search.range.7d": "Last 7 days",
+    "search.range.30d": "Last 30 days",
+    "search.range.all": "All time",
+    "search.hint": "Type words, phrases or filters to search everything Vigil knows.",
+    "search.none": "Nothing matches in this time range.",
+    "search.summary": "{n} results",
+    "search.group": "{kind} ({n})",
+    "search.more": "Showing the first {shown} of {n}; narrow the search to see the rest.",
+    "search.kind.alert": "Alerts",
+    "search.kind.series": "Series",
+    "search.kind.incident": "Incidents",
+    "search.kind.rule": "Rules",
+    "search.state.firing": "firing",
+    "search.state.pending": "pending",
+    "search.state.resolved": "resolved",
+    "search.state.enabled": "enabled",
+    "search.state.disabled": "disabled",
+    "search.error": "Cannot search: {error}",
+    "search.error.text": "the query holds characters that are not text; type it again",
+    "search.error.too_long": "the query is longer than {n} characters; shorten it",
+    "search.error.too_many": "the query has more than {n} words and filters; use fewer",
+    "search.error.quote": 'a quote is not closed; add the closing "',
+    "search.error.empty_key": (
+        "{part} has no name before the colon; write name:value, or quote it to search the text"
+    ),
+    "search.error.empty_value": "the filter {name}: has no value; write {name}:value",
+    "search.error.kind": "kind:{value} is not a kind; use one of {kinds}",
 }
 
 ZH: dict[str, str] = {
@@ -506,6 +543,41 @@ ZH: dict[str, str] = {
     "duration.m": "{n} 分钟",
     "duration.h": "{h} 小时 {m} 分钟",
     "duration.d": "{d} 天 {h} 小时",
+    "search.box": "搜索告警、序列、故障和规则",
+    "search.placeholder": "checkout 延迟 service:orders severity:critical -resolved",
+    "search.help": (
+        "每个词都须出现（不区分大小写）；“短语”按原样匹配；-词 表示排除。"
+        "过滤条件：service:、severity:、state:、rule:、metric:、"
+        "kind:alert|series|incident|rule，或任意标签（env:prod）；值中的 * 匹配任意内容，"
+        "同一过滤条件写两次表示任一即可，-键:值 表示排除。"
+    ),
+    "search.range": "时间范围",
+    "search.range.24h": "最近 24 小时",
+    "search.range.7d": "最近 7 天",
+    "search.range.30d": "最近 30 天",
+    "search.range.all": "全部",
+    "search.hint": "输入词语、短语或过滤条件，搜索 Vigil 的全部数据。",
+    "search.none": "此时间范围内没有匹配结果。",
+    "search.summary": "共 {n} 条结果",
+    "search.group": "{kind}（{n}）",
+    "search.more": "仅显示前 {shown} 条，共 {n} 条；请缩小搜索范围查看其余结果。",
+    "search.kind.alert": "告警",
+    "search.kind.series": "序列",
+    "search.kind.incident": "故障",
+    "search.kind.rule": "规则",
+    "search.state.firing": "告警中",
+    "search.state.pending": "待定",
+    "search.state.resolved": "已恢复",
+    "search.state.enabled": "已启用",
+    "search.state.disabled": "已停用",
+    "search.error": "无法搜索：{error}",
+    "search.error.text": "查询中含有无效字符，请重新输入",
+    "search.error.too_long": "查询超过 {n} 个字符，请缩短",
+    "search.error.too_many": "查询中的词语和过滤条件超过 {n} 个，请减少",
+    "search.error.quote": '引号未闭合，请补上结尾的 "',
+    "search.error.empty_key": "{part} 的冒号前没有名称；请写成 名称:值，或加引号按文本搜索",
+    "search.error.empty_value": "过滤条件 {name}: 没有值；请写成 {name}:值",
+    "search.error.kind": "kind:{value} 不是有效类型；可用：{kinds}",
 }
 
 _DICTIONARIES = {"en": EN, "zh": ZH}
