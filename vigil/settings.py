@@ -47,6 +47,9 @@ DEFAULT_INHIBIT_RULES = (
 )  # fmt: skip
 
 
+WALL_VIEWS = ("health", "map", "alerts", "anomalies", "capacity")
+
+
 def _config_file() -> Path:
     return Path(os.environ.get("VIGIL_CONFIG", "vigil.toml"))
 
@@ -199,6 +202,37 @@ class Settings(BaseSettings):
     forward_interval_seconds: int = Field(
         60, ge=5, description="How often firing alerts are re-sent to the Alertmanagers."
     )
+
+    wall_rotate_seconds: int = Field(
+        30, ge=0, description="How long the wall shows each view of its playlist (0: no "
+        "rotation, the first view stays).",
+    )  # fmt: skip
+    wall_views: tuple[str, ...] = Field(
+        WALL_VIEWS, min_length=1, description="The wall's playlist, in order: health, map, "
+        "alerts, anomalies, capacity.",
+    )  # fmt: skip
+    service_dependencies: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Which services each service calls (TOML "
+        "`[service_dependencies]`, e.g. orders = [\"payments\", \"mysql\"]); the demo "
+        "estate's when unset and the demo runs.",
+    )  # fmt: skip
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint of the assistant's language model "
+        "(OpenAI, Azure, DeepSeek, Qwen, Ollama, vLLM); unset: evidence mode only.",
+    )  # fmt: skip
+    llm_model: str = Field("gpt-4o-mini", description="Model name at that endpoint.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key of the endpoint (set it in the environment, not a file)."
+    )
+    llm_timeout_seconds: float = Field(30.0, gt=0, description="Per-request timeout.")
+
+    @field_validator("wall_views")
+    @classmethod
+    def _valid_wall_views(cls, views: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in views if v not in WALL_VIEWS]
+        if bad:
+            raise ValueError(f"unknown wall views {', '.join(bad)}; use {', '.join(WALL_VIEWS)}")
+        return views
 
     @model_validator(mode="after")
     def _valid_routing(self) -> Settings:
