@@ -82,6 +82,7 @@ def main() -> None:
         st.Page("pages/search.py", title=t("nav.search", lang), icon=":material/search:"),
         st.Page("pages/models.py", title=t("nav.models", lang), icon=":material/model_training:"),
         st.Page("pages/jobs.py", title=t("nav.jobs", lang), icon=":material/schedule:"),
+        st.Page("pages/settings.py", title=t("nav.settings", lang), icon=":material/settings:"),
     ]
     st.session_state[SHELL_KEY] = True
     navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")

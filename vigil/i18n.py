@@ -301,6 +301,90 @@ EN: dict[str, str] = {
     ),
     "search.error.empty_value": "the filter {name}: has no value; write {name}:value",
     "search.error.kind": "kind:{value} is not a kind; use one of {kinds}",
+    "nav.settings": "Settings",
+    "settings.title": "Settings",
+    "settings.where": (
+        "Read-only: the settings Vigil is running with. Change them in the environment "
+        "(the variable in the table) or in vigil.toml (the key in the table; VIGIL_CONFIG "
+        "names another file); environment variables win. Restart Vigil to apply a change."
+    ),
+    "settings.general": "General",
+    "settings.sources": "Sources",
+    "settings.notifications": "Notifications",
+    "settings.llm": "Language model",
+    "settings.where.general": "Top-level keys of vigil.toml, or their VIGIL_ variables.",
+    "settings.where.sources": (
+        "Prometheus endpoints are [[prometheus]] tables in vigil.toml (name, url, username, "
+        "password, bearer_token, tls_verify, ca_file, headers, queries); VIGIL_PROMETHEUS_URL "
+        "adds one with the default queries."
+    ),
+    "settings.where.notifications": (
+        "Receivers are [[receivers]] tables in vigil.toml, the routing tree is [route] and "
+        "Alertmanagers are [[alertmanagers]]; secrets can come from environment variables "
+        "named by url_env, secret_env, bearer_token_env and smtp_password_env."
+    ),
+    "settings.where.llm": (
+        "Any OpenAI-compatible endpoint (OpenAI, Azure, DeepSeek, Qwen, Ollama, vLLM). Keep "
+        "the API key out of shared files: set VIGIL_LLM_API_KEY in the service's environment "
+        "or its secrets file."
+    ),
+    "settings.set": "set",
+    "settings.not_set": "not set",
+    "settings.none": "None configured.",
+    "settings.col.key": "TOML key",
+    "settings.col.value": "Value",
+    "settings.col.env": "Environment variable",
+    "settings.col.name": "Name",
+    "settings.col.url": "URL",
+    "settings.col.auth": "Authentication",
+    "settings.col.tls": "Verify TLS",
+    "settings.col.headers": "Extra headers",
+    "settings.col.queries": "Queries",
+    "settings.col.step": "Step (s)",
+    "settings.col.timeout": "Timeout (s)",
+    "settings.col.type": "Type",
+    "settings.col.language": "Language",
+    "settings.col.rate": "Messages per minute",
+    "settings.col.address": "Address",
+    "settings.col.credentials": "Secrets",
+    "settings.col.route": "Route (matchers)",
+    "settings.col.receiver": "Receiver",
+    "settings.col.continue": "Continue",
+    "settings.col.group_by": "Group by",
+    "settings.col.timers": "Wait / interval / repeat",
+    "settings.col.mute": "Muted in",
+    "settings.col.active": "Active in",
+    "settings.col.token": "Bearer token",
+    "settings.auth.none": "none",
+    "settings.auth.bearer": "bearer token (set)",
+    "settings.auth.basic": "basic: {user} (password {password})",
+    "settings.default_queries": "default set",
+    "settings.prometheus": "Prometheus endpoints",
+    "settings.receivers": "Receivers",
+    "settings.route": "Routing",
+    "settings.route.all": "(every alert)",
+    "settings.route.default": "No [route] is set: every receiver gets every notification.",
+    "settings.alertmanagers": "Alertmanagers alerts are forwarded to",
+    "settings.test": "Test connection: {name}",
+    "settings.send_test": "Send a test notification: {name}",
+    "settings.testing": "Testing…",
+    "settings.ok": "Success: {detail}",
+    "settings.failed": "Failed: {detail}",
+    "wall.view.health": "Estate health",
+    "wall.view.map": "Service map",
+    "wall.view.alerts": "Firing alerts",
+    "wall.view.anomalies": "Top anomalies",
+    "wall.view.capacity": "Capacity forecast",
+    "wall.picker": "Wall view",
+    "wall.for": "for {age}",
+    "wall.map.no_data": "no data",
+    "wall.capacity.none": "No capacity risk in the next {hours} hours",
+    "wall.capacity.untracked": "No disk or memory usage series to forecast.",
+    "wall.capacity.full_now": "FULL NOW",
+    "wall.capacity.full_in": "100 % in {eta} · {time}",
+    "wall.capacity.at_risk": "Full within {hours} hours at the current pace",
+    "wall.capacity.fullest": "Fullest resources, trend of the last {hours} hours",
+    "wall.capacity.used": "{share} used",
 }
 
 ZH: dict[str, str] = {
@@ -578,6 +662,88 @@ ZH: dict[str, str] = {
     "search.error.empty_key": "{part} 的冒号前没有名称；请写成 名称:值，或加引号按文本搜索",
     "search.error.empty_value": "过滤条件 {name}: 没有值；请写成 {name}:值",
     "search.error.kind": "kind:{value} 不是有效类型；可用：{kinds}",
+    "nav.settings": "设置",
+    "settings.title": "设置",
+    "settings.where": (
+        "只读：Vigil 当前生效的设置。请在环境变量（表中的变量名）或 vigil.toml（表中的键；"
+        "VIGIL_CONFIG 可指定其他文件）中修改，环境变量优先。修改后重启 Vigil 生效。"
+    ),
+    "settings.general": "通用",
+    "settings.sources": "数据源",
+    "settings.notifications": "通知",
+    "settings.llm": "语言模型",
+    "settings.where.general": "vigil.toml 的顶层键，或对应的 VIGIL_ 环境变量。",
+    "settings.where.sources": (
+        "Prometheus 端点是 vigil.toml 中的 [[prometheus]] 表（name、url、username、password、"
+        "bearer_token、tls_verify、ca_file、headers、queries）；VIGIL_PROMETHEUS_URL 另加一个"
+        "使用默认查询的端点。"
+    ),
+    "settings.where.notifications": (
+        "接收方是 vigil.toml 中的 [[receivers]] 表，路由树是 [route]，Alertmanager 是 "
+        "[[alertmanagers]]；密钥可以来自 url_env、secret_env、bearer_token_env 和 "
+        "smtp_password_env 指定的环境变量。"
+    ),
+    "settings.where.llm": (
+        "任何兼容 OpenAI 的端点（OpenAI、Azure、DeepSeek、通义千问、Ollama、vLLM）。不要把 "
+        "API 密钥写进共享文件：请在服务的环境变量或其密钥文件中设置 VIGIL_LLM_API_KEY。"
+    ),
+    "settings.set": "已设置",
+    "settings.not_set": "未设置",
+    "settings.none": "未配置。",
+    "settings.col.key": "TOML 键",
+    "settings.col.value": "值",
+    "settings.col.env": "环境变量",
+    "settings.col.name": "名称",
+    "settings.col.url": "URL",
+    "settings.col.auth": "认证",
+    "settings.col.tls": "校验 TLS",
+    "settings.col.headers": "附加请求头",
+    "settings.col.queries": "查询",
+    "settings.col.step": "步长（秒）",
+    "settings.col.timeout": "超时（秒）",
+    "settings.col.type": "类型",
+    "settings.col.language": "语言",
+    "settings.col.rate": "每分钟消息数",
+    "settings.col.address": "地址",
+    "settings.col.credentials": "密钥",
+    "settings.col.route": "路由（匹配条件）",
+    "settings.col.receiver": "接收方",
+    "settings.col.continue": "继续匹配",
+    "settings.col.group_by": "分组依据",
+    "settings.col.timers": "等待 / 间隔 / 重复",
+    "settings.col.mute": "静默时段",
+    "settings.col.active": "生效时段",
+    "settings.col.token": "Bearer 令牌",
+    "settings.auth.none": "无",
+    "settings.auth.bearer": "Bearer 令牌（已设置）",
+    "settings.auth.basic": "Basic：{user}（密码{password}）",
+    "settings.default_queries": "默认查询",
+    "settings.prometheus": "Prometheus 端点",
+    "settings.receivers": "接收方",
+    "settings.route": "路由",
+    "settings.route.all": "（所有告警）",
+    "settings.route.default": "未设置 [route]：每个接收方都会收到所有通知。",
+    "settings.alertmanagers": "转发告警的 Alertmanager",
+    "settings.test": "测试连接：{name}",
+    "settings.send_test": "发送测试通知：{name}",
+    "settings.testing": "正在测试…",
+    "settings.ok": "成功：{detail}",
+    "settings.failed": "失败：{detail}",
+    "wall.view.health": "系统健康状况",
+    "wall.view.map": "服务拓扑",
+    "wall.view.alerts": "正在触发的告警",
+    "wall.view.anomalies": "异常排行",
+    "wall.view.capacity": "容量预测",
+    "wall.picker": "大屏视图",
+    "wall.for": "已持续 {age}",
+    "wall.map.no_data": "无数据",
+    "wall.capacity.none": "未来 {hours} 小时内无容量风险",
+    "wall.capacity.untracked": "没有可预测的磁盘或内存使用率序列。",
+    "wall.capacity.full_now": "已满",
+    "wall.capacity.full_in": "{eta} 后达到 100%（{time}）",
+    "wall.capacity.at_risk": "按当前速度将在 {hours} 小时内用满",
+    "wall.capacity.fullest": "使用率最高的资源及最近 {hours} 小时的趋势",
+    "wall.capacity.used": "已用 {share}",
 }
 
 _DICTIONARIES = {"en": EN, "zh": ZH}
