@@ -2,31 +2,36 @@
 
 Everything live sits in one fragment that re-renders itself every
 ``settings.wall_refresh_seconds``; old data is never shown as fresh (a red banner says
-how old it is), and the time of the last update is always on screen.
+how old it is, on every view), and the time of the last update is always on screen.
+
+In kiosk mode (``?kiosk=1``) the wall plays ``settings.wall_views`` in turn, each for
+``settings.wall_rotate_seconds``, the view chosen by the clock alone (see
+:mod:`vigil.wall_views`); ``?view=NAME`` pins one view. At a desk the wall does not turn
+pages under someone reading it: it shows the first view and a picker for the others.
+Type grows with the screen; on a 4K TV whose browser renders at 100 %, ``?scale=2``
+enlarges the charts too.
 """
 
 from __future__ import annotations
 
+import re
 from html import escape
-from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
 
-from vigil import queries
-from vigil.charts import STATUS_COLOURS, alert_timeline, sparkline_with_band
+from vigil import queries, wall_views
 from vigil.clock import utc_now
 from vigil.engine import EngineStatus, get_engine
-from vigil.i18n import LANG_STATE_KEY, format_duration, format_number, format_time, t
+from vigil.i18n import LANG_STATE_KEY, format_duration, format_time, t
 from vigil.page_shell import ensure_shell
-from vigil.store import Store
+from vigil.settings import WALL_VIEWS
 
-ALERT_ROWS = 8
-ANOMALY_WINDOW = pd.Timedelta(hours=1)
-TIMELINE_WINDOW = pd.Timedelta(hours=24)
-SEVERITY_COLOURS = {"critical": "#dc2626", "warning": "#f59e0b", "info": "#3b82f6"}
+PICKER_KEY = "wall_view_picker"
 
-WALL_CSS = """<style>
+# Lengths are written in rem and turned into multiples of --vu, a rem that grows with the
+# screen (16 px at 1920 wide, 32 px at 3840), so a 4K TV reads like a full-HD one.
+_CSS = """
 .vw-head{display:flex;justify-content:space-between;align-items:baseline;margin-bottom:.6rem}
 .vw-title{font-size:2.8rem;font-weight:800;letter-spacing:.02em}
 .vw-clock{font-size:2rem;color:#cbd5e1;text-align:right}
@@ -35,7 +40,7 @@ WALL_CSS = """<style>
  border-radius:.6rem;margin:.4rem 0 1rem;animation:vwpulse 2s infinite}
 .vw-stale span{font-size:1.5rem;font-weight:500;margin-left:1rem}
 @keyframes vwpulse{50%{background:#7f1d1d}}
-.vw-tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(215px,1fr));gap:1rem}
+.vw-tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(13.5rem,1fr));gap:1rem}
 .vw-tile{border-radius:.8rem;padding:1rem 1.2rem;color:#fff;min-height:7.5rem;
  box-shadow:0 2px 10px rgba(0,0,0,.35)}
 .vw-tile.dim{opacity:.45;filter:grayscale(.6)}
@@ -55,20 +60,56 @@ WALL_CSS = """<style>
  text-overflow:ellipsis}
 .vw-spark b{color:#fff;border-radius:.35rem;padding:0 .45rem;margin-right:.4rem}
 .vw-progress{font-size:2rem;font-weight:700;margin:1rem 0 .4rem}
-</style>"""
+.vw-title small{font-size:1.5rem;font-weight:600;color:#94a3b8;margin-left:1.2rem}
+.vw-dot{display:inline-block;width:.8rem;height:.8rem;border-radius:50%;background:#334155;
+ margin-right:.35rem;vertical-align:middle}
+.vw-dot.on{background:#4cc9f0}
+.vw-chips{display:flex;gap:1rem;margin:.4rem 0 .2rem}
+.vw-chip{font-size:1.8rem;font-weight:800;text-transform:uppercase;border-radius:.6rem;
+ padding:.3rem 1rem;color:#fff;background:#475569}
+.vw-alerts.vw-big{font-size:2.3rem}
+.vw-alerts.vw-big .vw-sev{font-size:1.7rem}
+.vw-age{white-space:nowrap;text-align:right;color:#cbd5e1}
+.vw-eta{font-size:1.8rem;margin-top:.8rem}
+.vw-eta b{color:#fff;border-radius:.45rem;padding:.1rem .6rem}
+"""
+WALL_CSS = (
+    "<style>:root{--vu:clamp(14px,.834vw,48px)}"
+    + re.sub(r"(\d*\.?\d+)rem", r"calc(\1*var(--vu))", _CSS)
+    + "</style>"
+)
 
 ensure_shell("wall")
 
 engine = get_engine()
 settings = engine.settings
 lang: str = st.session_state.get(LANG_STATE_KEY, settings.language)
+kiosk = st.query_params.get("kiosk") in ("1", "true", "yes")
 
 
-def _header(now: pd.Timestamp, newest: pd.Timestamp | None) -> None:
+def _title(view: str) -> str:
+    return t(f"wall.view.{view}", lang)
+
+
+def _playlist(view: str, pinned: bool) -> str:
+    """Dots for the playlist and where it is ("2/5 · Service map"); a pin shows only its name."""
+    views = settings.wall_views
+    if pinned or view not in views or len(views) == 1 or settings.wall_rotate_seconds <= 0:
+        return ""
+    at = views.index(view)
+    dots = "".join(
+        f'<span class="vw-dot{" on" if i == at else ""}"></span>' for i in range(len(views))
+    )
+    return f"<small>{dots} {at + 1}/{len(views)} · {escape(_title(view))}</small>"
+
+
+def _header(view: str, pinned: bool, now: pd.Timestamp, newest: pd.Timestamp | None) -> None:
     clock = t("wall.updated", lang, time=format_time(now))
     detail = t("wall.newest", lang, time=format_time(newest))
+    indicator = _playlist(view, pinned) if kiosk else ""
     st.html(
-        f'<div class="vw-head"><div class="vw-title">Vigil · {t("wall.title", lang)}</div>'
+        f'<div class="vw-head" data-view="{view}">'
+        f'<div class="vw-title">Vigil · {escape(_title(view))}{indicator}</div>'
         f'<div class="vw-clock">{clock}<small>{detail}</small></div></div>'
     )
 
@@ -92,99 +133,25 @@ def _starting(status: EngineStatus) -> None:
     st.progress(min(max(status.progress, 0.0), 1.0), text=status.message or phase)
 
 
-def _tile(row: pd.Series, dim: bool) -> str:
-    meta = f"{row.series} {t('wall.series', lang)}"
-    if row.firing:
-        meta += f" · {row.firing} {t('state.firing', lang)}"
-    if row.pending:
-        meta += f" · {row.pending} {t('wall.pending', lang)}"
-    if pd.notna(row.max_score):
-        meta += f" · {t('wall.score', lang)} {row.max_score:.2f}"
-    return (
-        f'<div class="vw-tile{" dim" if dim else ""}" '
-        f'style="background:{STATUS_COLOURS[row.status]}">'
-        f'<div class="vw-name">{escape(str(row.service))}</div>'
-        f'<div class="vw-status">{t(f"status.{row.status}", lang)}</div>'
-        f'<div class="vw-meta">{meta}</div></div>'
-    )
+def _picked() -> None:
+    """A click goes into ``?view=``, so the link shares it; a click off keeps the view."""
+    choice = st.session_state.get(PICKER_KEY)
+    if choice:
+        st.query_params["view"] = choice
+    else:
+        st.session_state[PICKER_KEY] = _desk_view()
 
 
-def _tiles(health: pd.DataFrame, stale: bool) -> None:
-    if health.empty:
-        st.info(t("wall.no_services", lang))
-        return
-    tiles = "".join(_tile(row, stale) for row in health.itertuples(index=False))
-    st.html(f'<div class="vw-tiles">{tiles}</div>')
+def _desk_view() -> str:
+    return wall_views.pinned_view(st.query_params.get("view")) or settings.wall_views[0]
 
 
-def _alert_row(row: pd.Series, now: pd.Timestamp) -> str:
-    colour = SEVERITY_COLOURS.get(row.severity, "#64748b")
-    state = "" if row.state == "firing" else f" ({t('state.pending', lang)})"
-    return (
-        f'<tr><td><span class="vw-sev" style="background:{colour}">'
-        f"{t(f'severity.{row.severity}', lang)}</span></td>"
-        f"<td><b>{escape(str(row.service or '—'))}</b></td>"
-        f'<td><a class="vw-link" target="_self" '
-        f'href="alerts?alert={quote(str(row.alert_id))}&amp;lang={lang}">'
-        f"{escape(row.summary)}</a>{state}</td>"
-        f"<td>{format_duration(now - row.since, lang)}</td></tr>"
-    )
-
-
-def _alerts(alerts: pd.DataFrame, now: pd.Timestamp) -> None:
-    firing = int((alerts["state"] == "firing").sum())
-    colour = "#dc2626" if firing else "#16a34a"
-    st.html(
-        f'<div class="vw-h">{t("wall.firing", lang)}'
-        f'<span class="vw-count" style="background:{colour}">{firing}</span></div>'
-    )
-    if alerts.empty:
-        st.html(f'<div class="vw-quiet">✓ {t("wall.no_alerts", lang)}</div>')
-        return
-    rows = "".join(_alert_row(r, now) for r in alerts.head(ALERT_ROWS).itertuples(index=False))
-    more = len(alerts) - ALERT_ROWS
-    tail = f"<div class='vw-meta'>{t('wall.more_alerts', lang, n=more)}</div>" if more > 0 else ""
-    st.html(f'<table class="vw-alerts">{rows}</table>{tail}')
-
-
-def _score_colour(score: float) -> str:
-    return "#b91c1c" if score >= queries.ANOMALY_THRESHOLD else "#475569"
-
-
-def _anomalies(top: list[queries.AnomalySeries]) -> None:
-    st.html(f'<div class="vw-h">{t("wall.anomalies", lang)}</div>')
-    if not top:
-        st.html(f'<div class="vw-meta">{t("wall.no_anomalies", lang)}</div>')
-        return
-    columns = st.columns(2)
-    for i, item in enumerate(top):
-        with columns[i % 2]:
-            name = f"{item.instance or item.service or ''} · {item.metric}"
-            st.html(
-                f'<div class="vw-spark"><b style="background:{_score_colour(item.score)}">'
-                f"{format_number(item.score, 2)}</b>"
-                f'<span title="{escape(item.series_key)}">{escape(name)}</span></div>'
-            )
-            st.plotly_chart(
-                sparkline_with_band(item.frame),
-                key=f"spark-{item.series_id}",
-                config={"displayModeBar": False, "staticPlot": True},
-            )
-
-
-def _last_day(store: Store, now: pd.Timestamp) -> None:
-    start = now - TIMELINE_WINDOW
-    alerts = queries.alert_timeline(store, start, now)
-    incidents = queries.incidents_between(store, start, now)
-    st.html(f'<div class="vw-h">{t("wall.timeline", lang)}</div>')
-    if alerts.empty and incidents.empty:
-        st.html(f'<div class="vw-meta">{t("wall.no_timeline", lang)}</div>')
-        return
-    st.plotly_chart(
-        alert_timeline(alerts, incidents, start, now),
-        key="timeline",
-        config={"displayModeBar": False, "staticPlot": True},
-    )
+def _desk_picker() -> None:
+    """At a desk a picker chooses the view (a TV's playlist turns by itself)."""
+    st.segmented_control(
+        t("wall.picker", lang), WALL_VIEWS, default=_desk_view(), key=PICKER_KEY,
+        format_func=_title, label_visibility="collapsed", on_change=_picked,
+    )  # fmt: skip
 
 
 @st.fragment(run_every=settings.wall_refresh_seconds)
@@ -192,7 +159,11 @@ def wall() -> None:
     """One refresh of the wall; reads everything anew so nothing shown is cached."""
     store, now, status = engine.store, utc_now(), engine.status()
     newest = queries.newest_sample_ts(store)
-    _header(now, newest)
+    pinned = wall_views.pinned_view(st.query_params.get("view"))
+    view = wall_views.current_view(
+        now, settings.wall_views, settings.wall_rotate_seconds, pinned, rotate=kiosk
+    )
+    _header(view, pinned is not None, now, newest)
     if status.phase != "running":
         _starting(status)
     if newest is None:
@@ -201,14 +172,12 @@ def wall() -> None:
     stale = queries.is_stale(newest, now, settings.stale_after_seconds)
     if stale:
         _stale_banner(now, newest)
-    _tiles(queries.estate_health(store, now), stale)
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        _alerts(queries.firing_alerts(store, limit=50, order="urgency"), now)
-        _last_day(store, now)
-    with right:
-        _anomalies(queries.top_anomalies(store, min(now, newest), ANOMALY_WINDOW, n=6))
+    scale = wall_views.chart_scale(st.query_params.get("scale"))
+    context = wall_views.WallContext(store, settings, now, newest, stale, lang, scale)
+    wall_views.render(view, context)
 
 
 st.html(WALL_CSS)
+if not kiosk:
+    _desk_picker()
 wall()

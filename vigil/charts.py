@@ -25,13 +25,13 @@ INCIDENT_FILL = "rgba(245, 158, 11, 0.16)"
 STATUS_COLOURS = {"ok": "#15803d", "warning": "#d97706", "critical": "#dc2626"}
 
 
-def _has(frame: pd.DataFrame, column: str) -> bool:
+def has_column(frame: pd.DataFrame, column: str) -> bool:
     return column in frame and frame[column].notna().any()
 
 
 def _band_traces(frame: pd.DataFrame, lang: str, legend: bool) -> list[go.Scatter]:
     """Upper then lower with ``fill='tonexty'``: plotly fills between consecutive traces."""
-    if not (_has(frame, "lower") and _has(frame, "upper")):
+    if not (has_column(frame, "lower") and has_column(frame, "upper")):
         return []
     common = {"x": frame["ts"], "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip"}
     return [
@@ -48,7 +48,7 @@ def _band_traces(frame: pd.DataFrame, lang: str, legend: bool) -> list[go.Scatte
 
 
 def _anomaly_trace(frame: pd.DataFrame, lang: str, size: int) -> go.Scatter | None:
-    if not _has(frame, "score"):
+    if not has_column(frame, "score"):
         return None
     hot = frame[frame["score"] >= ANOMALY_THRESHOLD]
     if hot.empty:
@@ -111,7 +111,7 @@ def series_with_band(
     fig = go.Figure()
     for trace in _band_traces(frame, lang, legend=True):
         fig.add_trace(trace)
-    if _has(frame, "expected"):
+    if has_column(frame, "expected"):
         fig.add_trace(
             go.Scatter(
                 x=frame["ts"],
@@ -321,3 +321,10 @@ def model_quality(models: pd.DataFrame, lang: str = "en", height: int = 380) -> 
         yaxis={"title": t("models.axis.alert_share", lang), "rangemode": "tozero"},
     )
     return fig
+
+
+# -- the wall -------------------------------------------------------------------------------
+# The wall redraws every few seconds, so its charts are plain plotly specs (dicts) on a
+# small dark template: building graph objects on ``plotly_dark`` costs 30-80 ms a chart
+# (the template's defaults for every trace type are copied and validated each time),
+# a spec about 5 ms. ``st.plotly_chart`` takes a spec as it is.

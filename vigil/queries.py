@@ -358,3 +358,35 @@ def incidents_touching(
         )
     ]
     return incidents[keep]
+
+
+CAPACITY_METRIC = r"_(used|usage|utili[sz]ation|fill)_ratio$"
+"""Series that fill up toward a limit of 1 (disk, memory, a pool). CPU is left out on
+purpose: it follows load, and a morning ramp is not a resource running out."""
+
+
+def capacity_samples(store: Store, end: pd.Timestamp, window: pd.Timedelta) -> pd.DataFrame:
+    """Raw samples in (end - window, end] of every series that fills up toward 1, for
+    :func:`analytics.capacity.capacity_forecast` (one query, all series)."""
+    return store.df(
+        """
+        SELECT p.series_id, p.ts, p.value
+        FROM samples p JOIN series s USING (series_id)
+        WHERE regexp_matches(s.metric, ?) AND s.metric NOT ILIKE '%cpu%'
+          AND p.ts > ? AND p.ts <= ?
+        ORDER BY p.series_id, p.ts
+        """,
+        [CAPACITY_METRIC, _dt(end - window), _dt(end)],
+    )
+
+
+def series_names(store: Store, series_ids: Sequence[int]) -> pd.DataFrame:
+    """What to call each series on a chart: key, metric, service and instance."""
+    return store.df(
+        """
+        SELECT series_id, series_key, metric, service,
+               json_extract_string(labels, '$.instance') AS instance
+        FROM series WHERE list_contains(?::BIGINT[], series_id) ORDER BY series_id
+        """,
+        [_ids(series_ids)],
+    )

@@ -30,8 +30,10 @@ def _explore_deep_link(devtools: DevTools, url: str) -> str:
 
 
 def _capture_wall(devtools: DevTools, url: str, shot: Path) -> str:
-    """Open the kiosk wall, wait for its tiles and sparklines, return the DOM, save a PNG."""
-    open_page(devtools, f"{url}/?kiosk=1")
+    """Open the kiosk wall, wait for its tiles and sparklines, return the DOM, save a PNG.
+
+    Pinned to the health view: a kiosk wall otherwise plays its playlist by the clock."""
+    open_page(devtools, f"{url}/?kiosk=1&view=health")
     ready = "document.querySelectorAll('.vw-tile').length > 0"
     wait_for(lambda: devtools.evaluate(ready), 30, "the wall's tiles")
     charts = "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2"
