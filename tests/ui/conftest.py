@@ -173,3 +173,26 @@ def engine_reset() -> Iterator[None]:
     reset_engine()
     yield
     reset_engine()
+
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+@pytest.fixture
+def open_page(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
+    """``open_page(data_dir, "pages/x.py", **query)``: the app on that data dir, switched
+    to the page, with the query parameters on both runs (the first sets the language)."""
+
+    def factory(data_dir: Path, page: str, **query: str):
+        from streamlit.testing.v1 import AppTest
+
+        for name, value in app_env(data_dir).items():
+            monkeypatch.setenv(name, value)
+        app = AppTest.from_file(str(APP), default_timeout=60)
+        app.query_params.update(query)
+        app.run()
+        app = app.switch_page(page)
+        app.query_params.update(query)
+        return app.run()
+
+    yield factory

@@ -4,13 +4,13 @@ link to) with its notifications and every delivery attempt, acknowledging from t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import Seeded, app_env
+from tests.ui.conftest import Seeded
 from vigil.store import Store
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -48,18 +48,8 @@ def delivered(fresh_estate: Seeded) -> Seeded:
 
 
 @pytest.fixture
-def open_alerts(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
-    def factory(data_dir: Path, **query: str) -> AppTest:
-        for name, value in app_env(data_dir).items():
-            monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(APP), default_timeout=60)
-        app.query_params.update(query)
-        app.run()
-        app = app.switch_page("pages/alerts.py")
-        app.query_params.update(query)
-        return app.run()
-
-    yield factory
+def open_alerts(open_page) -> Callable[..., AppTest]:
+    return lambda data_dir, **query: open_page(data_dir, "pages/alerts.py", **query)
 
 
 def test_the_list_shows_open_alerts(open_alerts, delivered: Seeded) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from jobs.refit import refit_all
-from tests.ui.conftest import Seeded, app_env, seed
+from tests.ui.conftest import Seeded, seed
 from vigil.clock import utc_now
 from vigil.model_status import model_history, model_overview, state_counts
 from vigil.store import Store
@@ -56,16 +56,8 @@ def test_overview_says_which_model_is_used_and_which_fit_failed(fitted_store: St
 
 
 @pytest.fixture
-def open_models(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
-    def factory(data_dir: Path, **query: str) -> AppTest:
-        for name, value in app_env(data_dir).items():
-            monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(APP), default_timeout=60)
-        app.query_params.update(query)
-        app.run()
-        return app.switch_page(PAGE).run()
-
-    yield factory
+def open_models(open_page) -> Callable[..., AppTest]:
+    return lambda data_dir, **query: open_page(data_dir, PAGE, **query)
 
 
 def _text(app: AppTest) -> str:

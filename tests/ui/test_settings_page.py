@@ -5,7 +5,7 @@ button reports what a real local server answered, or the exact error of a closed
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.llm_server import OpenAIServer
 from tests.notify.receivers import WebhookService, closed_port
-from tests.ui.conftest import Seeded, app_env
+from tests.ui.conftest import Seeded
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 PAGE = "pages/settings.py"
@@ -66,18 +66,8 @@ def configured(monkeypatch: pytest.MonkeyPatch, servers: tuple) -> dict[str, Any
 
 
 @pytest.fixture
-def open_settings(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
-    def factory(data_dir: Path, **query: str) -> AppTest:
-        for name, value in app_env(data_dir).items():
-            monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(APP), default_timeout=60)
-        app.query_params.update(query)
-        app.run()
-        app = app.switch_page(PAGE)
-        app.query_params.update(query)
-        return app.run()
-
-    yield factory
+def open_settings(open_page) -> Callable[..., AppTest]:
+    return lambda data_dir, **query: open_page(data_dir, PAGE, **query)
 
 
 def rendered(app: AppTest) -> str:
