@@ -17,7 +17,7 @@ from vigil.alert_views import silence_form, why_it_fired
 from vigil.engine import get_engine
 from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, t
-from vigil.notification_charts import delivery_timeline
+from vigil.notification_charts import alerts_by_service, delivery_timeline
 from vigil.page_shell import ensure_shell
 
 ensure_shell("alerts")
@@ -36,13 +36,30 @@ def _alert_list() -> None:
         st.info(t("alerts.none", lang))
         return
     frame = pd.DataFrame([{**a, "alertname": a["labels"].get("alertname", a["rule_id"]),
-                           "since": a["fired_at"] or a["active_at"]} for a in alerts])  # fmt: skip
+                           "since": a["fired_at"] or a["active_at"],
+                           "service": a["service"] or "—"} for a in alerts])  # fmt: skip
+    frame = _filtered(frame)
+    st.plotly_chart(alerts_by_service(frame, lang), key="alerts_by_service")
     named = {c: t(f"alerts.col.{c}", lang) for c in LIST_COLUMNS}
     st.dataframe(frame[list(LIST_COLUMNS)].rename(columns=named), hide_index=True)
     chosen = st.selectbox(t("alerts.open", lang), frame["alert_id"], index=None)
     if chosen:
         st.query_params["alert"] = chosen
         st.rerun()
+
+
+def _filtered(frame: pd.DataFrame) -> pd.DataFrame:
+    """Severity, service and rule filters over what the state filter left."""
+    columns = st.columns(3)
+    for column, (field, label) in zip(columns, (("severity", "alerts.col.severity"),
+                                                ("service", "alerts.col.service"),
+                                                ("alertname", "alerts.col.alertname")),
+                                      strict=True):  # fmt: skip
+        picked = column.multiselect(t(label, lang), sorted(frame[field].astype(str).unique()),
+                                    key=f"alerts_filter_{field}")  # fmt: skip
+        if picked:
+            frame = frame[frame[field].astype(str).isin(picked)]
+    return frame
 
 
 def _actions(alert: dict) -> None:

@@ -118,6 +118,7 @@ EN: dict[str, str] = {
     "alerts.outcome.dead": "failed for good",
     "alerts.outcome.interrupted": "interrupted",
     "alerts.outcome.sending": "sending",
+    "alerts.by_service": "Open alerts by service and severity",
     "alerts.no_series": "This alert is about no single series (an aggregation, or received "
     "from Alertmanager), so there is no series chart.",
     "alerts.edit_rule": "Edit the rule {rule} (with a backtest before saving)",
@@ -491,6 +492,7 @@ ZH: dict[str, str] = {
     "alerts.outcome.dead": "失败，不再重试",
     "alerts.outcome.interrupted": "被中断",
     "alerts.outcome.sending": "发送中",
+    "alerts.by_service": "各服务的告警（按级别）",
     "alerts.no_series": "此告警不针对单条序列（聚合表达式，或来自 Alertmanager），因此没有序列图。",
     "alerts.edit_rule": "编辑规则 {rule}（保存前先回测）",
     "alerts.silence": "静默同类告警",

@@ -1,4 +1,5 @@
-"""Delivery at a glance: every attempt to send an alert's notifications, over time."""
+"""Alerts and their delivery at a glance: open alerts by service and severity, and every
+attempt to send an alert's notifications, over time."""
 
 from __future__ import annotations
 
@@ -34,4 +35,24 @@ def delivery_timeline(notifications: list[dict[str, Any]], lang: str = "en") -> 
     fig.update_layout(height=120 + 36 * max(1, frame["row"].nunique()),
                       margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       title=t("alerts.delivery", lang), legend={"orientation": "h"})  # fmt: skip
+    return fig
+
+
+SEVERITY_COLOURS = {"critical": "#dc2626", "warning": "#f59e0b", "info": "#3b82f6"}
+
+
+def alerts_by_service(alerts: pd.DataFrame, lang: str = "en") -> go.Figure:
+    """Stacked bars: how many of the listed alerts each service has, by severity, the
+    service with most first (the groups the dispatcher notifies by default)."""
+    counts = alerts.groupby(["service", "severity"]).size().rename("n").reset_index()
+    order = counts.groupby("service")["n"].sum().sort_values(ascending=False).index.tolist()
+    fig = go.Figure()
+    for severity, part in counts.groupby("severity", sort=False):
+        colour = SEVERITY_COLOURS.get(str(severity), "#64748b")
+        fig.add_trace(go.Bar(x=part["service"], y=part["n"], name=str(severity),
+                             marker_color=colour))  # fmt: skip
+    fig.update_layout(barmode="stack", height=260, title=t("alerts.by_service", lang),
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      xaxis={"categoryorder": "array", "categoryarray": order},
+                      legend={"orientation": "h"})  # fmt: skip
     return fig

@@ -142,3 +142,13 @@ def test_the_alerts_page_draws_why_it_fired_and_silences_it(open_alerts, deliver
     silences = get_engine().store.df("SELECT matchers, created_by, comment FROM silences")
     assert silences[["created_by", "comment"]].values.tolist() == [["ui", "deploying a fix"]]
     assert "checkout" in silences["matchers"].iloc[0]
+
+
+def test_the_list_filters_by_severity_and_charts_alerts_by_service(open_alerts, delivered) -> None:
+    app = open_alerts(delivered.data_dir)
+    [chart] = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    bars = {(x, trace["name"]) for trace in chart["data"] for x in trace["x"]}
+    assert bars == {("checkout", "critical"), ("search", "warning")}
+    app.multiselect(key="alerts_filter_severity").set_value(["critical"]).run()
+    assert not app.exception
+    assert app.dataframe[0].value["ID"].tolist() == ["latency-critical"]
