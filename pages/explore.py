@@ -137,12 +137,13 @@ def main() -> None:
         return
     chosen = _pick_series(matching)
     shown = _charts(chosen, start, end)
-    st.download_button(
-        t("explore.download", lang),
-        shown.to_csv(index=False).encode(),
-        file_name=f"vigil-{metric}-{dt.date.today():%Y%m%d}.csv",
-        mime="text/csv",
-    )
+    name = f"vigil-{metric}-{dt.date.today():%Y%m%d}"
+    csv, parquet = st.columns([1, 6])
+    csv.download_button(t("explore.download", lang), shown.to_csv(index=False).encode(),
+                        file_name=f"{name}.csv", mime="text/csv")  # fmt: skip
+    parquet.download_button(t("explore.download_parquet", lang), shown.to_parquet(index=False),
+                            file_name=f"{name}.parquet",
+                            mime="application/vnd.apache.parquet")  # fmt: skip
 
 
 main()

@@ -99,7 +99,8 @@ def test_explore_charts_each_series_and_filters_by_label(open_app, fresh_estate)
     assert not app.exception
     app.selectbox(key="explore_metric").set_value("http_latency_seconds").run()
     assert len(app.get("plotly_chart")) == 3
-    assert app.get("download_button")[0].label == "Download CSV"
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["Download CSV", "Download Parquet"]
     services = app.multiselect(key="explore_label_http_latency_seconds_service")
     assert services.options == ["checkout (1)", "payments (1)", "search (1)"]
     services.set_value(["payments"]).run()
