@@ -19,7 +19,7 @@ from tests.conftest import need_binary
 from tests.sources.conftest import scraping_prometheus
 from tests.sources.promserver import NodeExporter, free_port
 from tests.sources.test_engine_outage import PULL_SECONDS, _source_up, one_query_config
-from tests.ui.test_browser import _chromium, _open, _process, _wait_for
+from tests.ui.browser import headless_chromium, open_page, process, wait_for
 from vigil.i18n import t
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -54,23 +54,26 @@ def test_the_sources_page_turns_red_within_a_pull_interval_and_green_after(
             "--data-dir", str(tmp_path / "data")]  # fmt: skip
     metrics = f"http://127.0.0.1:{http_port}/metrics"
     try:
-        with _process(args, env, tmp_path / "vigil.log"), _chromium(chromium, tmp_path) as page:
-            _wait_for(lambda: _source_up(metrics) == 1.0, 90, "the first successful pull")
-            _open(page, f"http://127.0.0.1:{ui_port}/jobs")
+        with (
+            process(args, env, tmp_path / "vigil.log"),
+            headless_chromium(chromium, tmp_path) as page,
+        ):
+            wait_for(lambda: _source_up(metrics) == 1.0, 90, "the first successful pull")
+            open_page(page, f"http://127.0.0.1:{ui_port}/jobs")
             ok, down = t("source.status.ok", "en"), t("source.status.down", "en")
-            _wait_for(lambda: page.evaluate(BADGE) == ok, 60, "a green card for prom")
+            wait_for(lambda: page.evaluate(BADGE) == ok, 60, "a green card for prom")
 
             prometheus.stop()
             stopped = time.monotonic()
             limit = PULL_SECONDS + RETRIES_SECONDS + REFRESH_SECONDS + 3
-            _wait_for(lambda: page.evaluate(BADGE) == down, limit, "a red card for prom")
+            wait_for(lambda: page.evaluate(BADGE) == down, limit, "a red card for prom")
             red_after = time.monotonic() - stopped
             assert _source_up(metrics) == 0.0
             error = str(page.evaluate("document.querySelector('.vj-err')?.textContent"))
             assert "Connection refused" in error and "'up'" in error
 
             prometheus.start()
-            _wait_for(lambda: page.evaluate(BADGE) == ok, 60, "the card to turn green again")
+            wait_for(lambda: page.evaluate(BADGE) == ok, 60, "the card to turn green again")
             assert _source_up(metrics) == 1.0
     finally:
         prometheus.stop()
