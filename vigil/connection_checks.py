@@ -27,7 +27,7 @@ from jobs.channels._http import origin, scrub, url_secrets
 from vigil.notify_settings import AlertmanagerTarget, Receiver, secret_text
 from vigil.sample_notification import sample_payload
 from vigil.settings import PrometheusEndpoint
-from vigil.sources.promql_client import PromQLClient, _error_text, _short
+from vigil.sources.promql_client import PromQLClient, _error_text, _json, _short
 
 TEST_NOTIFICATION_ID = "vigil-test"
 _MASKED = re.compile(r"[^\s'\"]*\*{4,}[^\s'\".,]*")  # a key echoed with its middle starred
@@ -90,14 +90,6 @@ def _get(session: requests.Session, url: str, timeout: float,
         return Check(False, f"cannot connect to {where}: {_short(exc)}")
     except requests.RequestException as exc:
         return Check(False, f"{type(exc).__name__}: {exc}")
-
-
-def _json(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _refused(response: requests.Response, message: str) -> Check:
