@@ -225,6 +225,39 @@ class Settings(BaseSettings):
         None, description="API key of the endpoint (set it in the environment, not a file)."
     )
     llm_timeout_seconds: float = Field(30.0, gt=0, description="Per-request timeout.")
+    llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    llm_daily_token_budget: int = Field(
+        200_000, ge=0, description="Tokens the assistant may use per UTC day across all users "
+        "(0: no language model calls; evidence mode only).",
+    )  # fmt: skip
+    llm_requests_per_minute: int = Field(
+        20, ge=1, description="Most language model requests per minute, across all users."
+    )
+    llm_price_per_1k_input_tokens: float = Field(
+        0.00015, ge=0, description="Price of 1,000 prompt tokens, for the cost estimate."
+    )
+    llm_price_per_1k_output_tokens: float = Field(
+        0.0006, ge=0, description="Price of 1,000 completion tokens, for the cost estimate."
+    )
+    llm_max_tool_rounds: int = Field(
+        6, ge=1, le=20, description="Most tool-calling rounds in one answer."
+    )
+    embedding_base_url: str | None = Field(
+        None, description="OpenAI-compatible embedding endpoint; unset: the offline embedding."
+    )
+    embedding_model: str = Field("text-embedding-3-small", description="Embedding model name.")
+    embedding_api_key: SecretStr | None = Field(
+        None, description="API key of the embedding endpoint (from the environment)."
+    )
+    runbooks_dir: Path | None = Field(
+        None, description="Runbooks the knowledge base indexes (default: the data dir's "
+        "`runbooks/`, where the sample runbooks ship)."
+    )  # fmt: skip
+    service_aliases: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Other names people use for a service (TOML "
+        "`[service_aliases]`, e.g. orders = [\"checkout\"]); the demo estate's when unset "
+        "and the demo runs.",
+    )  # fmt: skip
 
     @field_validator("wall_views")
     @classmethod
@@ -317,6 +350,14 @@ class Settings(BaseSettings):
     @property
     def lock_path(self) -> Path:
         return self.data_dir / "vigil.lock"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def runbooks_path(self) -> Path:
+        return self.runbooks_dir or self.data_dir / "runbooks"
 
 
 def load_settings(**overrides: object) -> Settings:

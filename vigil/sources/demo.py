@@ -53,6 +53,16 @@ _APPS: dict[str, tuple[int, float, float]] = {
 }
 _INFRA: dict[str, int] = {"mysql": 2, "redis": 1, "kafka": 2}
 SERVICES: tuple[str, ...] = (*_APPS, *_INFRA)
+# what people call the services when they ask about them (the orders service runs checkout)
+ALIASES: dict[str, tuple[str, ...]] = {
+    "gateway": ("api", "frontend", "storefront", "网关", "前端"),
+    "orders": ("checkout", "order", "下单", "订单", "结算"),
+    "payments": ("payment", "pay", "支付", "付款"),
+    "inventory": ("stock", "库存"),
+    "mysql": ("database", "db", "数据库"),
+    "redis": ("cache", "缓存"),
+    "kafka": ("queue", "消息队列"),
+}
 
 # node metrics per service: (cpu at zero load, cpu added at peak, receive bytes/s at peak)
 _NODE: dict[str, tuple[float, float, float]] = {
