@@ -65,8 +65,8 @@ def ingest(store: Store, source: str, result: PullResult) -> int:
             cur.execute(
                 """
                 INSERT OR REPLACE INTO incidents (incident_id, origin, kind, title, service,
-                    series_keys, affected_services, started_at, ended_at)
-                VALUES (?, 'demo', ?, ?, ?, ?, ?, ?, ?)
+                    series_keys, affected_services, started_at, ended_at, cause, fix)
+                VALUES (?, 'demo', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     inc.incident_id,
@@ -77,6 +77,8 @@ def ingest(store: Store, source: str, result: PullResult) -> int:
                     json.dumps(list(inc.affected_services)),
                     inc.start.to_pydatetime(),
                     inc.end.to_pydatetime(),
+                    inc.cause or None,
+                    inc.fix or None,
                 ],
             )
     SAMPLES_INGESTED.labels(source).inc(int(added))

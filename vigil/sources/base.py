@@ -23,6 +23,8 @@ class SourceIncident:
     affected_services: tuple[str, ...]
     start: pd.Timestamp
     end: pd.Timestamp
+    cause: str = ""  # what the responders found, once it is over
+    fix: str = ""
 
 
 @dataclass

@@ -123,6 +123,8 @@ class DemoIncident:
     affected_series: tuple[str, ...]
     start: pd.Timestamp
     end: pd.Timestamp
+    cause: str = ""
+    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -477,6 +479,7 @@ class DemoEstate:
             affected_series=tuple(self._series[i].key for i in affected),
             start=_stamp(start),
             end=_stamp(end),
+            **_note(kind, title, service),
         )
         return _Scripted(incident, tuple(effects), start, end)
 
@@ -624,3 +627,58 @@ def _caller_levels(service: str) -> list[list[str]]:
         if frontier:
             levels.append(frontier)
     return levels
+
+
+# what the responders wrote down afterwards, so the demo has past incidents to learn from
+_NOTES: dict[str, tuple[str, str]] = {
+    "CPU spike": (
+        "A batch report job was scheduled onto a serving instance and saturated its CPUs; "
+        "request latency rose with it.",
+        "Moved the batch job to the worker pool and drained the instance until CPU settled.",
+    ),
+    "Latency spike": (
+        "A bad release of {service} retried a slow downstream call in a tight loop; p99 "
+        "latency and errors rose on the instance.",
+        "Rolled the instance back to the previous release; latency returned to its baseline.",
+    ),
+    "Kafka consumer lag": (
+        "A consumer group rebalance left partitions unassigned; consumers fell behind and "
+        "lag grew.",
+        "Restarted the stuck consumers and scaled the consumer group out by two members.",
+    ),
+    "query rate": (
+        "A client deploy changed its query pattern (an N+1 loop), shifting the query rate on "
+        "the database.",
+        "Rolled back the client deploy; the query rate went back to normal.",
+    ),
+    "command rate": (
+        "A cache-key change made clients miss and refetch, shifting the command rate on Redis.",
+        "Reverted the key format and warmed the cache.",
+    ),
+    "Memory leak": (
+        "The {service} release leaked connection objects; heap grew until the instance "
+        "was restarted.",
+        "Restarted the instance, rolled back the release and attached a heap dump to the bug.",
+    ),
+    "Slow queries": (
+        "A schema migration dropped an index; queries on MySQL slowed down and callers up "
+        "the call graph timed out.",
+        "Recreated the index and killed the long-running queries; callers recovered.",
+    ),
+    "Slow commands": (
+        "A client ran KEYS on a large Redis keyspace, blocking it; callers slowed down.",
+        "Replaced KEYS with SCAN in the client and restarted it.",
+    ),
+    "Metrics missing": (
+        "node_exporter on the host crashed after the root disk filled up; scrapes failed.",
+        "Freed disk space (rotated logs) and restarted node_exporter.",
+    ),
+}
+
+
+def _note(kind: str, title: str, service: str) -> dict[str, str]:
+    """The cause and fix the responders recorded for an incident like this one."""
+    for marker, (cause, fix) in _NOTES.items():
+        if marker in title:
+            return {"cause": cause.format(service=service), "fix": fix}
+    return {}

@@ -50,6 +50,8 @@ class DemoSource:
                 affected_services=tuple(i.affected_services),
                 start=i.start,
                 end=min(i.end, end),
+                cause=i.cause if i.end <= end else "",
+                fix=i.fix if i.end <= end else "",
             )
             for i in self.estate.incidents(start, end)
         ]
