@@ -164,7 +164,25 @@ def alerts_ack(
 def alerts_resolve(
     alert_id: Annotated[str, typer.Argument(help="The alert's id (vigil alerts list).")],
     data_dir: DataDir = None, comment: Comment = "", author: Author = None,
+    cause: Annotated[str, typer.Option("--cause", help="What caused it (kept as a past "
+                                       "incident the knowledge base learns from).")] = "",
+    fix: Annotated[str, typer.Option("--fix", help="What fixed it.")] = "",
 ) -> None:  # fmt: skip
     """Resolve an open alert by hand; it stays resolved until its condition clears and
-    returns."""
-    _alert_action("resolve", alert_id, data_dir, comment, author)
+    returns. With --cause or --fix (also for an alert already resolved), the note is kept
+    as a past incident, listed with its fix when a similar alert fires."""
+    if not (cause.strip() or fix.strip()):
+        _alert_action("resolve", alert_id, data_dir, comment, author)
+        return
+    from vigil.incident_notes import record_incident
+
+    who = author or whoami()
+    answer = here_or_engine(
+        data_dir,
+        lambda store, _: {"incident_id": record_incident(store, alert_id, who, cause, fix,
+                                                         comment)},
+        "/api/v1/alerts/note", "record the note",
+        payload={"alert_id": alert_id, "by": who, "cause": cause, "fix": fix,
+                 "comment": comment},
+    )  # fmt: skip
+    print(f"alert {alert_id} resolved by {who}; noted as incident {answer['incident_id']}")

@@ -114,8 +114,15 @@ class Engine:
             return requeue(self.store, str(body.get("notification_id", "")),
                            str(body.get("by") or "unknown"))  # fmt: skip
 
+        def incident_note(body: dict) -> dict:
+            from vigil.incident_notes import record_incident
+
+            fields = [str(body.get(k) or "") for k in ("alert_id", "by", "cause", "fix", "comment")]
+            return {"incident_id": record_incident(self.store, *fields)}
+
         return {("GET", "/api/v1/notifications"): notifications,
-                ("POST", "/api/v1/notifications/requeue"): requeue_one}  # fmt: skip
+                ("POST", "/api/v1/notifications/requeue"): requeue_one,
+                ("POST", "/api/v1/alerts/note"): incident_note}  # fmt: skip
 
     def _backtest(self, request: dict) -> list[dict]:
         """The HTTP port's backtest: a rule file's text, optionally one rule, days back."""
