@@ -120,9 +120,15 @@ class Engine:
             fields = [str(body.get(k) or "") for k in ("alert_id", "by", "cause", "fix", "comment")]
             return {"incident_id": record_incident(self.store, *fields)}
 
+        def root_causes(query: dict) -> dict:
+            from vigil.rca import rca_from_query
+
+            return rca_from_query(self.store, self.settings, query)
+
         return {("GET", "/api/v1/notifications"): notifications,
                 ("POST", "/api/v1/notifications/requeue"): requeue_one,
-                ("POST", "/api/v1/alerts/note"): incident_note}  # fmt: skip
+                ("POST", "/api/v1/alerts/note"): incident_note,
+                ("GET", "/api/v1/rca"): root_causes}  # fmt: skip
 
     def _backtest(self, request: dict) -> list[dict]:
         """The HTTP port's backtest: a rule file's text, optionally one rule, days back."""

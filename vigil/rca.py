@@ -111,7 +111,7 @@ def _last_seen(store: Store, ids: list[int], start: pd.Timestamp, lookback: pd.T
 
 def _check(alert_id: str | None, at: pd.Timestamp | None, lookback: pd.Timedelta, limit: int):
     if (alert_id is None) == (at is None):
-        raise VigilError("root-cause ranking needs either an alert id or a time, not both")
+        raise VigilError("root-cause ranking needs an alert id or a time: give exactly one of them")
     if not pd.Timedelta(0) < pd.Timedelta(lookback) <= MAX_LOOKBACK:
         raise VigilError(f"lookback must be more than 0 and at most {MAX_LOOKBACK}")
     if int(limit) < 1:
