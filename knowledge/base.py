@@ -1,0 +1,305 @@
+"""The knowledge base: runbooks, uploads and past incidents in ChromaDB, searched hybrid.
+
+Every chunk is stored once, under an id derived from its source and content hash, so
+re-ingesting a document embeds only the chunks whose text changed, and an unchanged
+document (same bytes) is skipped before it is even chunked. Embeddings are computed
+before anything is written: a failing document or embedding endpoint changes nothing.
+
+Search fuses BM25 over the chunks (exact terms) with the vector neighbours from Chroma
+(wording) by reciprocal rank fusion. The BM25 index lives in memory and is rebuilt on the
+first search after a change. One lock serialises the engine's threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import chromadb
+import numpy as np
+import pandas as pd
+from chromadb.config import Settings as ChromaSettings
+
+from knowledge.chunking import KINDS_BY_SUFFIX, Chunk, chunk_document, chunk_text
+from knowledge.embedding import build_embedding, collection_name
+from knowledge.fusion import reciprocal_rank_fusion
+from knowledge.incidents import incident_link, incident_metadata, incident_text
+from knowledge.lexical import LexicalIndex
+from knowledge.records import DocumentInfo, IngestReport, KnowledgeHit
+from knowledge.uploads import check_upload
+from vigil.clock import utc_now
+from vigil.errors import VigilError
+from vigil.settings import Settings
+
+Progress = Callable[[int, int], None]
+CHUNKER_VERSION = "1"  # bump when chunking changes, so every document is re-chunked
+_CANDIDATES = 30  # per retriever, before fusion
+_INCIDENT_KEYS = ("incident_id", "title", "service", "cause", "fix", "resolved_at")
+
+
+def _searchable(section: str, text: str) -> str:
+    """What both retrievers see: the heading path gives a deep section its context."""
+    return f"{section}\n{text}"
+
+
+def _document_hash(kind: str, data: bytes) -> str:
+    return hashlib.sha256(f"{CHUNKER_VERSION}|{kind}|".encode() + data).hexdigest()
+
+
+def _chunk_ids(kind: str, source: str, chunks: list[Chunk]) -> list[str]:
+    """Stable ids: the same text in the same document keeps its id (and embedding)."""
+    seen: dict[str, int] = {}
+    ids = []
+    for chunk in chunks:
+        n = seen[chunk.content_hash] = seen.get(chunk.content_hash, 0) + 1
+        ids.append(f"{kind}:{source}#{chunk.content_hash[:16]}" + (f"-{n}" if n > 1 else ""))
+    return ids
+
+
+class _Snapshot:
+    """Every stored chunk, as the lexical index and the hit builder need them."""
+
+    def __init__(self, ids: list[str], documents: list[str], metadatas: list[dict]) -> None:
+        self.frame = pd.DataFrame(metadatas, index=ids)
+        self.texts = dict(zip(ids, documents, strict=True))
+        sections = self.frame["section"] if len(ids) else pd.Series(dtype=str)
+        searchable = [_searchable(s, d) for s, d in zip(sections, documents, strict=True)]
+        self.lexical = LexicalIndex(ids, searchable)
+
+    def mask(self, where: Mapping[str, str]) -> np.ndarray:
+        mask = np.ones(len(self.frame), dtype=bool)
+        for key, value in where.items():
+            column = self.frame[key] if key in self.frame else pd.Series("", self.frame.index)
+            mask &= (column == value).to_numpy()
+        return mask
+
+
+class KnowledgeBase:
+    """Open with :meth:`open`; cheap to keep open for the life of the engine."""
+
+    def __init__(self, client: Any, embedding: Any, runbooks_dir: Path) -> None:
+        self._client = client
+        self._embedding = embedding
+        self.runbooks_dir = runbooks_dir
+        self._collection = client.get_or_create_collection(
+            collection_name(embedding), embedding_function=embedding,
+            metadata={"hnsw:space": "cosine"},
+        )  # fmt: skip
+        self._lock = threading.RLock()
+        self._snapshot: _Snapshot | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> KnowledgeBase:
+        """The knowledge base in ``settings.chroma_dir``, with the configured embedding."""
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(
+            path=str(settings.chroma_dir),
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+        )
+        return cls(client, build_embedding(settings), settings.runbooks_path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._snapshot = None
+            self._client.close()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def ingest_path(self, path: Path) -> IngestReport:
+        """Index one file: a runbook when it lies in the runbooks directory (its source is
+        the path relative to it), otherwise an upload named after the file."""
+        path = Path(path)
+        if not path.is_file():
+            raise VigilError(f"{path} is not a file")
+        try:
+            relative = path.resolve().relative_to(self.runbooks_dir.resolve()).as_posix()
+        except ValueError:
+            return self.ingest_bytes(path.name, path.read_bytes())
+        return self._ingest_runbook(relative, path.read_bytes())
+
+    def ingest_bytes(self, name: str, data: bytes) -> IngestReport:
+        """Index an upload; a bad name, type, size or content raises :class:`VigilError`
+        and changes nothing."""
+        source = check_upload(name, data)
+        with self._lock:
+            taken = self._stored(where={"source": source})["kind"]
+            if any(kind != "upload" for kind in taken.values()):
+                raise VigilError(f"{source} is already a runbook's name; rename the upload")
+            return self._replace(source, "upload", data, lambda: chunk_document(source, data))
+
+    def _ingest_runbook(self, source: str, data: bytes) -> IngestReport:
+        with self._lock:
+            return self._replace(source, "runbook", data, lambda: chunk_document(source, data))
+
+    def index_incident(self, incident_id: str, title: str, service: str | None, cause: str,
+                       fix: str, text: str = "",
+                       resolved_at: pd.Timestamp | None = None) -> None:  # fmt: skip
+        """Index (or update) a resolved incident as knowledge of kind ``incident``; its
+        link is :func:`knowledge.incidents.incident_link` of the id."""
+        if not incident_id.strip() or not title.strip():
+            raise VigilError("an incident needs an id and a title to be indexed")
+        body = incident_text(title, service, cause, fix, text)
+        extra = incident_metadata(incident_id, title, service, cause, fix, resolved_at)
+        data = repr(sorted(extra.items())).encode() + body.encode()
+        with self._lock:
+            self._replace(incident_id, "incident", data,
+                          lambda: chunk_text(body, f"{title}.txt"), extra)  # fmt: skip
+
+    def delete(self, source: str) -> int:
+        """Remove a document or incident; returns how many chunks went."""
+        with self._lock:
+            ids = list(self._stored(where={"source": source})["kind"])
+            if ids:
+                self._collection.delete(ids=ids)
+                self._snapshot = None
+            return len(ids)
+
+    def reindex(self, directory: Path | None = None,
+                progress: Progress | None = None) -> IngestReport:  # fmt: skip
+        """Bring the runbooks in line with ``directory`` (the runbooks directory): new and
+        changed files indexed, unchanged ones skipped, deleted ones' chunks removed. A file
+        that cannot be read is reported in ``errors`` and keeps its previous chunks."""
+        directory = Path(directory or self.runbooks_dir)
+        if not directory.is_dir():
+            raise VigilError(f"runbooks directory {directory} does not exist")
+        files = sorted(p for p in directory.rglob("*") if p.is_file()
+                       and p.suffix.lower() in KINDS_BY_SUFFIX
+                       and not any(part.startswith(".")
+                                   for part in p.relative_to(directory).parts))  # fmt: skip
+        report = IngestReport()
+        with self._lock:
+            stored = self._stored(where={"kind": "runbook"})["source"]
+            present = set()
+            for done, path in enumerate(files, start=1):
+                source = path.relative_to(directory).as_posix()
+                present.add(source)
+                try:
+                    report += self._ingest_runbook(source, path.read_bytes())
+                except (VigilError, OSError) as exc:
+                    report += IngestReport(errors=(f"{source}: {exc}",))
+                if progress is not None:
+                    progress(done, len(files))
+            for source in sorted(set(stored.values()) - present):
+                report += IngestReport(removed=(source,), chunks_removed=self.delete(source))
+        return report
+
+    def _replace(self, source: str, kind: str, data: bytes, chunker: Callable[[], list[Chunk]],
+                 extra: Mapping[str, str] | None = None) -> IngestReport:  # fmt: skip
+        """Make the stored chunks of ``source`` those of ``data``, reusing embeddings."""
+        doc_hash = _document_hash(kind, data)
+        old = self._stored(where={"source": source})
+        if old["doc_hash"] and set(old["doc_hash"].values()) == {doc_hash}:
+            return IngestReport(unchanged=(source,), chunks_kept=len(old["doc_hash"]))
+        chunks = chunker()
+        ids = _chunk_ids(kind, source, chunks)
+        now = utc_now().isoformat()
+        metas = [{"source": source, "kind": kind, "section": c.section, "anchor": c.anchor,
+                  "language": c.language, "hash": c.content_hash, "doc_hash": doc_hash,
+                  "position": i, "updated_at": now, **(extra or {})}
+                 for i, c in enumerate(chunks)]  # fmt: skip
+        new = [i for i, cid in enumerate(ids) if cid not in old["doc_hash"]]
+        kept = [i for i, cid in enumerate(ids) if cid in old["doc_hash"]]
+        gone = sorted(set(old["doc_hash"]) - set(ids))
+        vectors = self._embed([_searchable(chunks[i].section, chunks[i].text) for i in new])
+        if new:
+            self._collection.upsert(ids=[ids[i] for i in new], embeddings=vectors,
+                                    documents=[chunks[i].text for i in new],
+                                    metadatas=[metas[i] for i in new])  # fmt: skip
+        if kept:
+            self._collection.update(ids=[ids[i] for i in kept],
+                                    metadatas=[metas[i] for i in kept])  # fmt: skip
+        if gone:
+            self._collection.delete(ids=gone)
+        self._snapshot = None
+        return IngestReport(indexed=(source,), chunks_embedded=len(new), chunks_kept=len(kept),
+                            chunks_removed=len(gone))  # fmt: skip
+
+    def _embed(self, texts: list[str]) -> list[np.ndarray]:
+        return list(self._embedding(texts)) if texts else []
+
+    def _stored(self, where: Mapping[str, str]) -> dict[str, dict[str, str]]:
+        """Metadata columns of the matching chunks, each as {chunk id: value}."""
+        got = self._collection.get(where=dict(where), include=["metadatas"])
+        columns: dict[str, dict[str, str]] = {"kind": {}, "source": {}, "doc_hash": {}}
+        for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+            for key, values in columns.items():
+                values[cid] = str(meta.get(key, ""))
+        return columns
+
+    # -- reading ---------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentInfo]:
+        """One row per document or incident, by kind then source."""
+        with self._lock:
+            frame = self._current().frame
+        if frame.empty:
+            return []
+        grouped = frame.groupby(["kind", "source"], sort=True)
+        return [
+            DocumentInfo(source, kind, len(rows), rows["language"].mode().iloc[0],
+                         pd.Timestamp(rows["updated_at"].max()))
+            for (kind, source), rows in grouped
+        ]  # fmt: skip
+
+    def search(self, query: str, k: int = 5, kind: str | None = None,
+               language: str | None = None) -> list[KnowledgeHit]:  # fmt: skip
+        """The ``k`` best chunks for ``query``, optionally of one kind and language."""
+        where = {key: value for key, value in (("kind", kind), ("language", language)) if value}
+        return self._search(query, k, where)
+
+    def similar_incidents(self, text: str, k: int = 3,
+                          service: str | None = None) -> list[KnowledgeHit]:  # fmt: skip
+        """Past incidents most like ``text`` (an alert's summary, a symptom), one hit per
+        incident; with ``service``, only incidents whose root cause was in that service."""
+        where = {"kind": "incident", **({"service": service} if service else {})}
+        hits = self._search(text, k * 3, where)
+        best: dict[str, KnowledgeHit] = {}
+        for hit in hits:
+            best.setdefault(hit.source, hit)
+        return list(best.values())[:k]
+
+    def _search(self, query: str, k: int, where: Mapping[str, str]) -> list[KnowledgeHit]:
+        if not query.strip() or k <= 0:
+            return []
+        with self._lock:
+            snapshot = self._current()
+            mask = snapshot.mask(where)
+            if not mask.any():
+                return []
+            lexical = snapshot.lexical.top(query, _CANDIDATES, mask)
+            vector = self._vector(query, min(_CANDIDATES, int(mask.sum())), where)
+            fused = reciprocal_rank_fusion([lexical, vector])[:k]
+            return [self._hit(snapshot, cid, score) for cid, score in fused]
+
+    def _vector(self, query: str, n: int, where: Mapping[str, str]) -> list[str]:
+        filters = [{key: value} for key, value in where.items()]
+        clause = filters[0] if len(filters) == 1 else ({"$and": filters} if filters else None)
+        found = self._collection.query(
+            query_embeddings=self._embed([query]), n_results=n, where=clause, include=[]
+        )
+        return list(found["ids"][0])
+
+    def _current(self) -> _Snapshot:
+        if self._snapshot is None:
+            got = self._collection.get(include=["documents", "metadatas"])
+            self._snapshot = _Snapshot(list(got["ids"]), list(got["documents"] or []),
+                                       [dict(m) for m in got["metadatas"] or []])  # fmt: skip
+        return self._snapshot
+
+    @staticmethod
+    def _hit(snapshot: _Snapshot, chunk_id: str, score: float) -> KnowledgeHit:
+        meta = snapshot.frame.loc[chunk_id]
+        kind, source = str(meta["kind"]), str(meta["source"])
+        if kind == "incident":
+            link = incident_link(source)
+            extra = {key: str(meta[key]) for key in _INCIDENT_KEYS if key in meta.index}
+        else:
+            link = f"/knowledge?doc={quote(source, safe='')}#{quote(str(meta['anchor']))}"
+            extra = {}
+        return KnowledgeHit(chunk_id, snapshot.texts[chunk_id], source, str(meta["section"]),
+                            link, kind, round(float(score), 6), str(meta["language"]),
+                            extra)  # fmt: skip
