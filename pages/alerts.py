@@ -12,8 +12,10 @@ import streamlit as st
 
 from vigil.alert_actions import act_on_alert
 from vigil.alert_detail import alert_detail
+from vigil.alert_groups import active_since, group_alerts
 from vigil.alert_list import list_alerts
 from vigil.alert_views import silence_form, why_it_fired
+from vigil.clock import utc_now
 from vigil.engine import get_engine
 from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, t
@@ -26,6 +28,8 @@ store = engine.store
 lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)
 STATES = ("firing", "pending", "resolved")
 LIST_COLUMNS = ("state", "severity", "service", "alertname", "since", "alert_id")
+RANGES = {"1h": pd.Timedelta(hours=1), "24h": pd.Timedelta(hours=24),
+          "7d": pd.Timedelta(days=7), "all": None}  # fmt: skip
 
 
 def _alert_list() -> None:
@@ -41,7 +45,16 @@ def _alert_list() -> None:
     frame = _filtered(frame)
     st.plotly_chart(alerts_by_service(frame, lang), key="alerts_by_service")
     named = {c: t(f"alerts.col.{c}", lang) for c in LIST_COLUMNS}
-    st.dataframe(frame[list(LIST_COLUMNS)].rename(columns=named), hide_index=True)
+    if st.toggle(t("alerts.grouped", lang), key="alerts_grouped",
+                 help=t("alerts.grouped_help", lang)):  # fmt: skip
+        for group in group_alerts(frame, engine.settings.group_by):
+            title = t("alerts.group", lang, label=group.label, n=len(group.alerts),
+                      open=group.open, worst=group.worst)  # fmt: skip
+            with st.expander(title, expanded=group.open > 0):
+                st.dataframe(group.alerts[list(LIST_COLUMNS)].rename(columns=named),
+                             hide_index=True)  # fmt: skip
+    else:
+        st.dataframe(frame[list(LIST_COLUMNS)].rename(columns=named), hide_index=True)
     chosen = st.selectbox(t("alerts.open", lang), frame["alert_id"], index=None)
     if chosen:
         st.query_params["alert"] = chosen
@@ -49,7 +62,12 @@ def _alert_list() -> None:
 
 
 def _filtered(frame: pd.DataFrame) -> pd.DataFrame:
-    """Severity, service and rule filters over what the state filter left."""
+    """Time range, severity, service and rule filters over what the state filter left."""
+    span = st.segmented_control(t("alerts.range", lang), list(RANGES), default="all",
+                                format_func=lambda k: t(f"search.range.{k}", lang),
+                                key="alerts_range") or "all"  # fmt: skip
+    if RANGES[span] is not None:
+        frame = active_since(frame, utc_now() - RANGES[span])
     columns = st.columns(3)
     for column, (field, label) in zip(columns, (("severity", "alerts.col.severity"),
                                                 ("service", "alerts.col.service"),

@@ -152,3 +152,24 @@ def test_the_list_filters_by_severity_and_charts_alerts_by_service(open_alerts, 
     app.multiselect(key="alerts_filter_severity").set_value(["critical"]).run()
     assert not app.exception
     assert app.dataframe[0].value["ID"].tolist() == ["latency-critical"]
+
+
+def test_the_list_narrows_to_a_time_range_and_groups_like_the_dispatcher(
+    open_alerts, delivered: Seeded
+) -> None:
+    app = open_alerts(delivered.data_dir)
+    app.multiselect[0].set_value(["firing", "pending", "resolved"]).run()
+    assert set(app.dataframe[0].value["ID"]) == {"latency-critical", "search-pending",
+                                                 "payments-old"}  # fmt: skip
+    app.get("button_group")[0].set_value("1h").run()  # payments-old resolved 70 min ago
+    assert not app.exception
+    assert set(app.dataframe[0].value["ID"]) == {"latency-critical", "search-pending"}
+    app.get("button_group")[0].set_value("all").run()
+    app.toggle(key="alerts_grouped").set_value(True).run()
+    assert not app.exception
+    titles = [e.label for e in app.expander]
+    # the default group_by is the service: each seeded alert is its own group,
+    # the critical one first and the resolved one last
+    assert len(titles) == 3 and titles[0].startswith("service=checkout")
+    assert "worst: critical" in titles[0] and "0 open" in titles[-1]
+    assert [len(d.value) for d in app.dataframe] == [1, 1, 1]
