@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -14,6 +15,10 @@ from vigil.store import Store
 log = logging.getLogger(__name__)
 
 JobBody = Callable[[], int]
+# Jobs that also run as soon as the scheduler starts, not one interval later: the
+# knowledge base should answer from the current runbooks right after a (re)start.
+RUN_AT_START = frozenset({"reindex"})
+REINDEX_INTERVAL_SECONDS = 600
 
 
 def _guarded(store: Store, name: str, body: JobBody) -> Callable[[], None]:
@@ -34,5 +39,8 @@ def build_scheduler(store: Store, jobs: dict[str, tuple[int, JobBody]]) -> Backg
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
     for name, (interval, body) in jobs.items():
-        scheduler.add_job(_guarded(store, name, body), "interval", seconds=interval, id=name)
+        first = {"next_run_time": datetime.now(UTC)} if name in RUN_AT_START else {}
+        scheduler.add_job(
+            _guarded(store, name, body), "interval", seconds=interval, id=name, **first
+        )
     return scheduler

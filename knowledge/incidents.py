@@ -14,20 +14,24 @@ import pandas as pd
 
 # Vigil's alert ids: "<fingerprint>-<active since>" from rule evaluation, with an "am-"
 # prefix for alerts received from Alertmanager, and "-<n>" when a second episode starts
-# in the same second.
+# in the same second. A note on an alert is kept as incident "alert-<alert id>".
 _ALERT_ID = re.compile(r"^(am-)?[0-9a-f]{8,64}-\d{8}T\d{6}(-\d+)?$")
+_FROM_ALERT = "alert-"
 
 
-def is_alert_id(incident_id: str) -> bool:
-    return bool(_ALERT_ID.match(incident_id))
+def alert_of(incident_id: str) -> str | None:
+    """The alert an incident id stands for, if any: the id itself or "alert-<id>"."""
+    candidate = incident_id.removeprefix(_FROM_ALERT)
+    return candidate if _ALERT_ID.match(candidate) else None
 
 
 def incident_link(incident_id: str) -> str:
-    """An incident recorded from an alert opens that alert's page (its timeline, evidence
-    and notifications); any other incident id (the demo's ground truth, one typed in by a
-    person) opens Search on the id, which lists the incident and what relates to it."""
-    if is_alert_id(incident_id):
-        return f"/alerts?alert={quote(incident_id, safe='')}"
+    """An incident recorded from an alert opens that alert's page (its timeline, evidence,
+    cause and fix); any other incident (the demo's ground truth, one typed in by a person)
+    opens Search on its id, which lists the incident and what relates to it."""
+    alert = alert_of(incident_id)
+    if alert is not None:
+        return f"/alerts?alert={quote(alert, safe='')}"
     return f"/search?q={quote(incident_id, safe='')}"
 
 

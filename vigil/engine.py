@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ from jobs.pull import PartialPullError, pull_source
 from jobs.refit import RefitSummary, refit_all
 from jobs.retention import run_retention
 from jobs.runs import recorded_run
-from jobs.scheduler import build_scheduler
+from jobs.scheduler import REINDEX_INTERVAL_SECONDS, build_scheduler
 from jobs.scoring import ModelCache
 from jobs.snapshot import write_snapshot
 from vigil import metrics
@@ -45,10 +46,14 @@ from vigil.silences_store import SilenceApi
 from vigil.sources.registry import build_sources
 from vigil.store import Store
 
+if TYPE_CHECKING:
+    from knowledge.base import KnowledgeBase
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
-JOBS = ("pull", "evaluate", "dispatch", "notify", "forward", "refit", "retention", "snapshot")
+JOBS = ("pull", "evaluate", "dispatch", "notify", "forward", "refit", "retention", "snapshot",
+        "reindex")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class Engine:
         self._scheduler = None
         self._thread: threading.Thread | None = None
         self._refit_lock = threading.Lock()  # scheduled, start-up and manual refits take turns
+        self._knowledge: KnowledgeBase | None = None
+        self._knowledge_lock = threading.Lock()
         seed_default_rules(self.store)
         self._metrics = metrics.bind_store(self.store, lambda: self._status.phase)
         metrics.declare_jobs(list(JOBS))
@@ -216,6 +223,23 @@ class Engine:
         s = self.settings
         return run_retention(self.store, utc_now(), s.retention_days, s.rollup_retention_days).rows
 
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        """The knowledge base in the data dir, opened on first use (Chroma and its index
+        load only when something searches or the reindex job runs)."""
+        with self._knowledge_lock:
+            if self._knowledge is None:
+                from knowledge.base import KnowledgeBase
+
+                self._knowledge = KnowledgeBase.open(self.settings)
+            return self._knowledge
+
+    def reindex_knowledge(self) -> int:
+        """Runbooks and resolved incidents into the knowledge base (see :mod:`jobs.reindex`)."""
+        from jobs.reindex import reindex_knowledge
+
+        return reindex_knowledge(self.knowledge, self.settings, self.store)
+
     def snapshot(self) -> Path:
         """Parquet copies of the main tables for notebooks, readable while the engine runs."""
         return write_snapshot(self.store, self.settings.snapshots_dir, utc_now())
@@ -255,6 +279,7 @@ class Engine:
                 "refit": (s.refit_interval_seconds, lambda: self.refit().fitted),
                 "retention": (s.retention_interval_seconds, self.retention),
                 "snapshot": (s.snapshot_interval_seconds, lambda: int(bool(self.snapshot()))),
+                "reindex": (REINDEX_INTERVAL_SECONDS, self.reindex_knowledge),
             },
         )
         self._scheduler.start()
@@ -283,6 +308,10 @@ class Engine:
         if self.http is not None:
             self.http.stop()
             self.http = None
+        with self._knowledge_lock:
+            if self._knowledge is not None:
+                self._knowledge.close()
+                self._knowledge = None
         metrics.unbind_store(self._metrics)
         self.store.close()
         self._set("stopped")
