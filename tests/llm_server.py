@@ -11,19 +11,48 @@ It checks the bearer key and answers like OpenAI does, error bodies included:
 - an unknown model: 404 ``model_not_found``; an unknown path: 404 ``Invalid URL``.
 
 Every request is recorded in ``requests`` (method, path, headers in lower case, JSON).
+
+Chat completions can also be scripted: ``script`` is a sequence of :class:`Scripted`
+answers used one per request, in order (then ``reply`` again). Each is a plain answer or
+tool calls, streamed as OpenAI streams them when the request asks (``data: {...}`` SSE
+chunks, text word by word, tool-call arguments in pieces that share the call's index,
+usage in a last chunk without choices when ``stream_options.include_usage`` is set,
+then ``data: [DONE]``), after an optional delay, or an error status with OpenAI's body.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 DEFAULT_KEY = "sk-vigil-test-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """One scripted chat completion: ``text`` and/or ``tool_calls`` ((name, arguments)
+    pairs; arguments a dict or raw JSON text), ``usage`` False to send none, ``delay``
+    seconds before answering, or ``status`` >= 400 to fail with ``error`` as message."""
+
+    text: str = ""
+    tool_calls: tuple[tuple[str, dict[str, Any] | str], ...] = ()
+    usage: bool = True
+    delay: float = 0.0
+    status: int = 200
+    error: str = "The server had an error while processing your request."
+
+
+@dataclass(frozen=True)
+class SSE:
+    """A streamed answer: the JSON chunks sent as ``data:`` events, then ``[DONE]``."""
+
+    chunks: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -60,8 +89,10 @@ class OpenAIServer:
         api_key: str | None = DEFAULT_KEY,
         models: tuple[str, ...] = ("gpt-4o-mini",),
         reply: str | Callable[[dict[str, Any]], str] = "Hello from the test model.",
+        script: Sequence[Scripted] = (),
     ) -> None:
         self.api_key, self.models, self.reply = api_key, models, reply
+        self.script = list(script)
         self.requests: list[LLMRequest] = []
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
@@ -81,7 +112,7 @@ class OpenAIServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def answer(self, request: LLMRequest) -> tuple[int, dict[str, Any]]:
+    def answer(self, request: LLMRequest) -> tuple[int, dict[str, Any] | SSE]:
         """Status and JSON body for one request, checked as OpenAI checks it."""
         refused = self._unauthorised(request.headers.get("authorization", ""))
         if refused is not None:
@@ -110,7 +141,7 @@ class OpenAIServer:
             )  # fmt: skip
         return None
 
-    def _completion(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _completion(self, body: dict[str, Any]) -> tuple[int, dict[str, Any] | SSE]:
         model = str(body.get("model", ""))
         if model not in self.models:
             return 404, openai_error(
@@ -119,6 +150,10 @@ class OpenAIServer:
             )
         if not isinstance(body.get("messages"), list) or not body["messages"]:
             return 400, openai_error("'messages' is a required property", param="messages")
+        with self._lock:
+            scripted = self.script.pop(0) if self.script else None
+        if scripted is not None:
+            return self._scripted(scripted, body)
         content = self.reply(body) if callable(self.reply) else self.reply
         prompt = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
         completion = len(content.split())
@@ -130,6 +165,58 @@ class OpenAIServer:
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                       "total_tokens": prompt + completion},
         }  # fmt: skip
+
+    def _scripted(self, step: Scripted, body: dict[str, Any]) -> tuple[int, dict[str, Any] | SSE]:
+        time.sleep(step.delay)
+        if step.status >= 400:
+            kind = "rate_limit_exceeded" if step.status == 429 else "server_error"
+            return step.status, openai_error(step.error, kind=kind)
+        calls = [{"id": f"call_{len(self.requests)}_{i}", "type": "function",
+                  "function": {"name": name, "arguments": args if isinstance(args, str)
+                               else json.dumps(args)}}
+                 for i, (name, args) in enumerate(step.tool_calls)]  # fmt: skip
+        prompt = sum(len(json.dumps(m).split()) for m in body["messages"])
+        usage = {"prompt_tokens": prompt, "completion_tokens": len(step.text.split()) + len(calls),
+                 "total_tokens": prompt + len(step.text.split()) + len(calls)}  # fmt: skip
+        finish = "tool_calls" if calls else "stop"
+        base = {"id": f"chatcmpl-vigil-{len(self.requests)}", "created": int(time.time()),
+                "model": body["model"]}  # fmt: skip
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": step.text or None}
+            if calls:
+                message["tool_calls"] = calls
+            return 200, {**base, "object": "chat.completion", "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+                **({"usage": usage} if step.usage else {})}  # fmt: skip
+        return 200, SSE(self._chunks(base, step.text, calls, finish,
+                                     usage if step.usage else None, body))  # fmt: skip
+
+    @staticmethod
+    def _chunks(base: dict[str, Any], text: str, calls: list[dict[str, Any]], finish: str,
+                usage: dict[str, Any] | None,
+                body: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+        """OpenAI's stream: a role chunk, text word by word, each tool call as its id and
+        name, then its arguments in three pieces, a finish chunk, and usage if asked."""
+
+        def chunk(delta: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}
+            return {**base, "object": "chat.completion.chunk", "choices": [choice]}
+
+        out = [chunk({"role": "assistant", "content": ""})]
+        words = text.split(" ") if text else []
+        out += [chunk({"content": w if i == 0 else " " + w}) for i, w in enumerate(words)]
+        for index, call in enumerate(calls):
+            out.append(chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                                              "function": {"name": call["function"]["name"],
+                                                           "arguments": ""}}]}))  # fmt: skip
+            args = call["function"]["arguments"]
+            cut = [0, len(args) // 3, 2 * len(args) // 3, len(args)]
+            out += [chunk({"tool_calls": [{"index": index, "function": {"arguments": args[a:b]}}]})
+                    for a, b in itertools.pairwise(cut) if b > a]  # fmt: skip
+        out.append(chunk({}, finish))
+        if usage is not None and (body.get("stream_options") or {}).get("include_usage"):
+            out.append({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+        return out
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         service = self
@@ -155,13 +242,29 @@ class OpenAIServer:
                     service.requests.append(request)
                 self._send(*service.answer(request))
 
-            def _send(self, status: int, data: dict[str, Any]) -> None:
+            def _send(self, status: int, data: dict[str, Any] | SSE) -> None:
+                if isinstance(data, SSE):
+                    self._stream(data)
+                    return
                 payload = json.dumps(data).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _stream(self, sse: SSE) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for chunk in sse.chunks:
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
