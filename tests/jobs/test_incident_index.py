@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jobs.incident_index import index_incidents
+from jobs.reindex import index_incidents
 from knowledge.base import KnowledgeBase
 from tests.ui.conftest import make_seeded
 from vigil.incident_notes import record_incident
@@ -20,14 +20,14 @@ def test_a_noted_alert_is_found_as_a_similar_incident_once(tmp_path: Path) -> No
     store = Store.open(seeded.data_dir)
     knowledge = KnowledgeBase.open(settings)
     try:
-        assert index_incidents(store, knowledge) == 0  # the seeded incident has no note
+        assert index_incidents(knowledge, store) == 0  # the seeded incident has no note
         record_incident(store, "latency-critical", "ada",
                         "connection pool exhausted after the deploy",
                         "raised the pool size to 50 and restarted checkout")  # fmt: skip
         record_incident(store, "payments-old", "ada", "disk full on the payments db host",
                         "rotated the logs")  # fmt: skip
-        assert index_incidents(store, knowledge) == 2
-        assert index_incidents(store, knowledge) == 2  # again: nothing duplicated
+        assert index_incidents(knowledge, store) == 2
+        assert index_incidents(knowledge, store) == 2  # again: nothing duplicated
         hits = knowledge.similar_incidents("Checkout latency above baseline", k=3)
         documents = [(d.kind, d.source) for d in knowledge.documents()]
     finally:
