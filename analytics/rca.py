@@ -132,7 +132,8 @@ def change_points(matrix: np.ndarray, min_segment: int = 2) -> ChangePoints:
     with np.errstate(divide="ignore", invalid="ignore"):
         shift = (s_right / n_right - s_left / n_left) / sigma[:, None]
         z = np.abs(shift) * np.sqrt(n_left * n_right / n_all)
-    valid = (n_left >= min_segment) & (n_right >= min_segment) & np.isfinite(z)
+    # a split is named by the first point after it, which must be there
+    valid = (n_left >= min_segment) & (n_right >= min_segment) & np.isfinite(z) & present[:, 1:]
     z = np.where(valid, z, -1.0)
     best = np.argmax(z, axis=1)
     rows = np.arange(n_rows)
