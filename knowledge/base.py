@@ -245,6 +245,15 @@ class KnowledgeBase:
             for (kind, source), rows in grouped
         ]  # fmt: skip
 
+    def passages(self, source: str) -> list[KnowledgeHit]:
+        """One document's passages in reading order: what a citation's link opens."""
+        with self._lock:
+            snapshot = self._current()
+            rows = snapshot.frame[snapshot.mask({"source": source})]
+            if "position" in rows.columns:
+                rows = rows.sort_values("position")
+            return [self._hit(snapshot, chunk_id, 0.0) for chunk_id in rows.index]
+
     def search(self, query: str, k: int = 5, kind: str | None = None,
                language: str | None = None) -> list[KnowledgeHit]:  # fmt: skip
         """The ``k`` best chunks for ``query``, optionally of one kind and language."""

@@ -4,6 +4,7 @@ search can be linked), with a time range; every hit links to the page that shows
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -12,7 +13,14 @@ from vigil.clock import utc_now
 from vigil.engine import get_engine
 from vigil.i18n import LANG_STATE_KEY, format_time, t
 from vigil.page_shell import ensure_shell
-from vigil.search import Hit, QueryError, SearchResults, search
+from vigil.search import (
+    Hit,
+    QueryError,
+    SearchResults,
+    knowledge_hits,
+    knowledge_text,
+    search,
+)
 
 ensure_shell("search")
 engine = get_engine()
@@ -57,7 +65,10 @@ def _range() -> tuple[pd.Timestamp | None, pd.Timestamp]:
 def _hit(hit: Hit) -> None:
     title = _md(hit.title)
     # a link opens a new session: carry the language unless it is the default anyway
-    link = hit.link if lang == engine.settings.language else f"{hit.link}&lang={lang}"
+    link = hit.link or ""
+    if link and lang != engine.settings.language:
+        path, _, anchor = link.partition("#")
+        link = f"{path}&lang={lang}" + (f"#{anchor}" if anchor else "")
     st.markdown(f"[{title}]({link})" if hit.link else f"**{title}**")
     details = [t(f"search.state.{hit.state}", lang) if hit.state else "", _md(hit.subtitle),
                format_time(hit.time, with_date=True) if hit.time is not None else ""]  # fmt: skip
@@ -86,6 +97,10 @@ def main() -> None:
     start, end = _range()
     try:
         results = search(engine.store, text, start, end)
+        asked = knowledge_text(results.query)
+        if asked:
+            found = engine.knowledge.search(asked, k=10)
+            results = replace(results, groups=(*results.groups, knowledge_hits(found)))
     except QueryError as err:
         said = {name: _md(str(value)) for name, value in err.values.items()}
         st.error(t("search.error", lang, error=t(f"search.error.{err.code}", lang, **said)))

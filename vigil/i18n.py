@@ -441,6 +441,36 @@ EN: dict[str, str] = {
     "assistant.symptom.traffic": "traffic",
     "assistant.symptom.down": "availability",
     "assistant.symptom.any": "any symptom",
+    # knowledge page and knowledge in search
+    "nav.knowledge": "Knowledge",
+    "search.kind.knowledge": "Knowledge",
+    "knowledge.title": "Knowledge base",
+    "knowledge.caption": "Runbooks from {path}, uploads and past incidents: what the "
+    "assistant cites.",
+    "knowledge.search": "Search runbooks and past incidents",
+    "knowledge.placeholder": "e.g. mysql slow queries, 连接数过多",
+    "knowledge.none": "Nothing in the knowledge base matches.",
+    "knowledge.kind.runbook": "runbook",
+    "knowledge.kind.upload": "upload",
+    "knowledge.kind.incident": "past incident",
+    "knowledge.chart": "Documents and their passages",
+    "knowledge.passages": "passages",
+    "knowledge.empty": "The knowledge base is empty: add runbooks to the runbooks "
+    "directory and reindex, or upload them here.",
+    "knowledge.back": "← Knowledge base",
+    "knowledge.missing": "There is no document {doc} in the knowledge base.",
+    "knowledge.upload": "Upload runbooks",
+    "knowledge.upload_help": "Markdown, text, HTML or PDF, up to 5 MiB each. Headings "
+    "become the sections answers cite.",
+    "knowledge.upload_button": "Index the uploads",
+    "knowledge.uploaded": "{doc}: {n} passages indexed.",
+    "knowledge.reindex": "Reindex runbooks",
+    "knowledge.reindexing": "Reindexing: {done} of {total} files",
+    "knowledge.reindexed": "Reindexed: {indexed} changed, {unchanged} unchanged, "
+    "{removed} removed.",
+    "knowledge.delete_pick": "Delete an upload",
+    "knowledge.delete": "Delete {doc}",
+    "knowledge.deleted": "{doc}: {n} passages removed.",
 }
 
 ZH: dict[str, str] = {
@@ -853,6 +883,34 @@ ZH: dict[str, str] = {
     "assistant.symptom.traffic": "流量",
     "assistant.symptom.down": "可用性",
     "assistant.symptom.any": "任意症状",
+    # knowledge page and knowledge in search
+    "nav.knowledge": "知识库",
+    "search.kind.knowledge": "知识库",
+    "knowledge.title": "知识库",
+    "knowledge.caption": "来自 {path} 的运维手册、上传的文档和历史故障：助手引用的依据。",
+    "knowledge.search": "搜索运维手册和历史故障",
+    "knowledge.placeholder": "例如：mysql 慢查询、too many connections",
+    "knowledge.none": "知识库中没有匹配的内容。",
+    "knowledge.kind.runbook": "运维手册",
+    "knowledge.kind.upload": "上传文档",
+    "knowledge.kind.incident": "历史故障",
+    "knowledge.chart": "文档及其段落数",
+    "knowledge.passages": "段落",
+    "knowledge.empty": "知识库为空：把运维手册放进手册目录后重建索引，或在这里上传。",
+    "knowledge.back": "← 知识库",
+    "knowledge.missing": "知识库中没有文档 {doc}。",
+    "knowledge.upload": "上传运维手册",
+    "knowledge.upload_help": "Markdown、纯文本、HTML 或 PDF，每个不超过 5 MiB。标题会成为"
+    "回答引用的章节。",
+    "knowledge.upload_button": "为上传的文档建立索引",
+    "knowledge.uploaded": "{doc}：已索引 {n} 个段落。",
+    "knowledge.reindex": "重建手册索引",
+    "knowledge.reindexing": "正在重建索引：{done} / {total} 个文件",
+    "knowledge.reindexed": "索引已重建：{indexed} 个有变化，{unchanged} 个未变，"
+    "{removed} 个已删除。",
+    "knowledge.delete_pick": "删除上传的文档",
+    "knowledge.delete": "删除 {doc}",
+    "knowledge.deleted": "{doc}：已删除 {n} 个段落。",
 }
 
 _DICTIONARIES = {"en": EN, "zh": ZH}

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -22,7 +24,8 @@ from vigil.errors import VigilError
 from vigil.i18n import t
 from vigil.store import Store
 
-KINDS = ("alert", "series", "incident", "rule")
+KINDS = ("alert", "series", "incident", "rule", "knowledge")
+SQL_KINDS = KINDS[:-1]  # knowledge lives in the knowledge base, searched by its own index
 KNOWN_KEYS = ("service", "severity", "state", "kind", "rule", "metric")
 MAX_QUERY_CHARS = 1000
 MAX_PARTS = 32
@@ -319,4 +322,25 @@ def search(
     window = [_naive_utc(end), _naive_utc(start)]
     limit = max(int(limit_per_kind), 1)
     return SearchResults(query, tuple(_search_kind(store, k, query, window, limit)
-                                      for k in query.kinds))  # fmt: skip
+                                      for k in query.kinds if k in SQL_KINDS))  # fmt: skip
+
+
+def knowledge_text(query: Query) -> str:
+    """What the knowledge base is asked for a query: its words and the values of its
+    label filters ("service:orders slow" asks for "orders slow"), none when it excludes
+    knowledge or has no words."""
+    if "knowledge" not in query.kinds or not query.terms:
+        return ""
+    values = [f.value for f in query.filters if not f.negate]
+    return " ".join([*query.terms, *values])
+
+
+def knowledge_hits(found: Sequence[Any], total: int | None = None) -> KindHits:
+    """Knowledge base passages (``knowledge.records.KnowledgeHit``) as search hits."""
+    hits = tuple(
+        Hit(kind="knowledge", id=h.chunk_id, title=h.section or h.source,
+            subtitle=f"{h.source} · {h.kind} · {h.text[:160]}", time=None,
+            link=h.link.lstrip("/"))
+        for h in found
+    )  # fmt: skip
+    return KindHits("knowledge", len(hits) if total is None else total, hits)

@@ -74,7 +74,7 @@ def test_the_page_speaks_chinese(open_page, fresh_estate: Seeded) -> None:
     assert "(alerts?alert=payments-old&lang=zh)" in "\n".join(_links(app))
     app = _search(app, "kind:日志")
     assert [e.value for e in app.error] == [
-        "无法搜索：kind:日志 不是有效类型；可用：alert, series, incident, rule"
+        "无法搜索：kind:日志 不是有效类型；可用：alert, series, incident, rule, knowledge"
     ]
 
 
@@ -129,3 +129,25 @@ def test_stored_text_cannot_inject_markdown(open_page, fresh_estate: Seeded) -> 
     assert [m.value for m in app.markdown if "click" in m.value] == [
         r"**\[click\]\(http\://evil.example\) \:red\[boom\] \$x\$**"
     ]
+
+
+def test_runbook_passages_are_found_with_a_link_to_their_section(
+    open_page, fresh_estate: Seeded
+) -> None:
+    from vigil.engine import get_engine
+
+    books = fresh_estate.data_dir / "runbooks"
+    books.mkdir()
+    (books / "checkout.md").write_text(
+        "# Checkout runbook\n\n## Checkout latency\n\nCheck the payments calls first.\n"
+    )
+    app = open_page(fresh_estate.data_dir)
+    get_engine().knowledge.reindex()
+    app = _search(app, "checkout latency")
+    headers = [h.value for h in app.subheader]
+    assert any(h.startswith("Knowledge") for h in headers)
+    assert any(h.startswith("Alerts") for h in headers)  # the seeded checkout alert too
+    link = "knowledge?doc=checkout.md#checkout-latency"
+    assert any(link in m.value for m in app.markdown)
+    app = _search(app, "checkout latency kind:alert")
+    assert not any(h.startswith("Knowledge") for h in [h.value for h in app.subheader])

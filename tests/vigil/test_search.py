@@ -114,7 +114,7 @@ def test_colons_that_are_not_filters_stay_text() -> None:
 
 def test_kind_filters_choose_which_kinds_are_searched() -> None:
     assert parse_query("kind:alerts kind:rule x").kinds == ("alert", "rule")
-    assert parse_query("-kind:series x").kinds == ("alert", "incident", "rule")
+    assert parse_query("-kind:series x").kinds == ("alert", "incident", "rule", "knowledge")
     assert parse_query("kind:alert").empty is False
     assert parse_query("  ").empty is True
 
@@ -299,3 +299,12 @@ def test_any_text_searches_or_is_refused_and_changes_nothing(seeded: Store, text
     with contextlib.suppress(QueryError):
         search(seeded, text)
     assert _counts(seeded) == before
+
+
+def test_knowledge_is_asked_for_the_words_and_filter_values_unless_excluded() -> None:
+    from vigil.search import knowledge_text, parse_query
+
+    assert knowledge_text(parse_query("slow service:orders -severity:info")) == "slow orders"
+    assert knowledge_text(parse_query("slow kind:alert")) == ""
+    assert knowledge_text(parse_query("service:orders")) == ""  # no words: nothing to ask
+    assert knowledge_text(parse_query("慢 kind:knowledge")) == "慢"
