@@ -26,6 +26,9 @@ from vigil.errors import VigilError
 from vigil.settings import Settings
 
 OFFLINE_DIMENSIONS = 512
+# Whole tokens carry the meaning; character n-grams are the softer fallback that catches
+# inflections, typos and Chinese words split differently, so they count half.
+CHAR_WEIGHT = 0.5
 _BATCH = 64  # inputs per embedding request
 
 
@@ -48,7 +51,7 @@ class OfflineEmbedding(EmbeddingFunction[Documents]):
         texts = list(input)
         if not texts:
             return []
-        matrix = self._chars.transform(texts) + self._tokens.transform(texts)
+        matrix = CHAR_WEIGHT * self._chars.transform(texts) + self._tokens.transform(texts)
         dense = np.sqrt(matrix.toarray().astype(np.float32))  # damp frequent n-grams
         norms = np.linalg.norm(dense, axis=1, keepdims=True)
         return list(dense / np.where(norms == 0, 1.0, norms))
