@@ -8,6 +8,9 @@ It checks the bearer key and answers like OpenAI does, error bodies included:
   answer is ``reply`` (a fixed text, or a function of the request's JSON);
 - a wrong key: 401 with OpenAI's error JSON, which echoes the key masked
   (``sk-ab****wxyz``) as OpenAI's does, so tests see that nothing of it leaks;
+- ``POST /v1/embeddings``: one vector per input (a string or a list of them), a
+  deterministic hashed bag of words (:func:`hashed_embedding`), as floats or, when the
+  client asks ``encoding_format: base64`` (the openai package does), base64 float32;
 - an unknown model: 404 ``model_not_found``; an unknown path: 404 ``Invalid URL``.
 
 Every request is recorded in ``requests`` (method, path, headers in lower case, JSON).
@@ -22,8 +25,13 @@ then ``data: [DONE]``), after an optional delay, or an error status with OpenAI'
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
+import math
+import re
+import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -67,6 +75,16 @@ def openai_error(message: str, kind: str = "invalid_request_error",
                  code: str | None = None, param: str | None = None) -> dict[str, Any]:  # fmt: skip
     """OpenAI's error body."""
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def hashed_embedding(text: str, dimensions: int = 64) -> list[float]:
+    """A stand-in embedding model: words (and Chinese characters) hashed into a few
+    dimensions and L2-normalised, so texts sharing words come out close."""
+    vector = [0.0] * dimensions
+    for word in re.findall(r"[a-z0-9]+|[\u4e00-\u9fff]", text.lower()):
+        vector[int(hashlib.sha1(word.encode()).hexdigest(), 16) % dimensions] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
 
 
 def masked(key: str) -> str:
@@ -123,6 +141,8 @@ class OpenAIServer:
             return 200, {"object": "list", "data": data}
         if request.method == "POST" and request.path == "/v1/chat/completions":
             return self._completion(request.body or {})
+        if request.method == "POST" and request.path == "/v1/embeddings":
+            return self._embeddings(request.body or {})
         return 404, openai_error(f"Invalid URL ({request.method} {request.path})")
 
     def _unauthorised(self, header: str) -> dict[str, Any] | None:
@@ -140,6 +160,29 @@ class OpenAIServer:
                 "https://platform.openai.com/account/api-keys.", code="invalid_api_key",
             )  # fmt: skip
         return None
+
+    def _embeddings(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        model = str(body.get("model", ""))
+        if model not in self.models:
+            return 404, openai_error(
+                f"The model `{model}` does not exist or you do not have access to it.",
+                code="model_not_found",
+            )
+        inputs = body.get("input")
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        texts = inputs if isinstance(inputs, list) else []
+        if not texts or not all(isinstance(i, str) for i in texts):
+            return 400, openai_error("'input' must be a string or a list of strings", param="input")
+        as_base64 = body.get("encoding_format") == "base64"
+        data = []
+        for index, text in enumerate(texts):
+            vector = hashed_embedding(text)
+            encoded: Any = (base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+                            if as_base64 else vector)  # fmt: skip
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
+        tokens = sum(len(t.split()) for t in texts)
+        return 200, {"object": "list", "data": data, "model": model,
+                     "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}  # fmt: skip
 
     def _completion(self, body: dict[str, Any]) -> tuple[int, dict[str, Any] | SSE]:
         model = str(body.get("model", ""))
