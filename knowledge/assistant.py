@@ -98,24 +98,38 @@ class Assistant:
         rounds, total, cites = self.settings.llm_max_tool_rounds, Usage(), []
         for round_no in range(rounds + 1):
             # the last request offers no tools: the model must answer with what it has
-            turn = self._request(messages, round_no < rounds, session, username, on_token)
+            offered = round_no < rounds
+            turn = self._request(messages, offered, session, username, on_token)
             total = total + turn.usage
-            if not turn.tool_calls:
-                return self._model_answer(turn.text, cites, total, session)
-            messages.append({"role": "assistant", "content": turn.text or None, "tool_calls": [
-                {"id": c.id, "type": "function",
-                 "function": {"name": c.name, "arguments": c.arguments}}
-                for c in turn.tool_calls]})  # fmt: skip
-            for call in turn.tool_calls:
-                result = run_tool(ctx, call.name, call.arguments)
+            if turn.tool_calls and offered:
+                cites += self._run_calls(ctx, turn, messages, session)
+                continue
+            for call in turn.tool_calls:  # asked for after the last round: not run
                 chat_store.record_tool_call(self.store, session, call.name, call.arguments,
-                                            result.outcome)  # fmt: skip
-                if result.outcome == "refused":
-                    log.warning("assistant refused a tool call: %s", call.name[:80])
-                cites += result.citations
-                messages.append({"role": "tool", "tool_call_id": call.id,
-                                 "content": result.content})  # fmt: skip
-        return self._model_answer(turn.text, cites, total, session)
+                                            "refused")  # fmt: skip
+            if not turn.text.strip():
+                raise _Fallback("failed", f"no answer after {rounds} tool rounds")
+            return self._model_answer(turn.text, cites, total, session)
+        raise AssertionError("unreachable: the last round always returns")
+
+    def _run_calls(self, ctx: ToolContext, turn: Any, messages: list[dict[str, Any]],
+                   session: str) -> list[Citation]:  # fmt: skip
+        """Run the turn's tool calls; their results go back to the model as tool messages."""
+        messages.append({"role": "assistant", "content": turn.text or None, "tool_calls": [
+            {"id": c.id, "type": "function",
+             "function": {"name": c.name, "arguments": c.arguments}}
+            for c in turn.tool_calls]})  # fmt: skip
+        cites: list[Citation] = []
+        for call in turn.tool_calls:
+            result = run_tool(ctx, call.name, call.arguments)
+            chat_store.record_tool_call(self.store, session, call.name, call.arguments,
+                                        result.outcome)  # fmt: skip
+            if result.outcome == "refused":
+                log.warning("assistant refused a tool call: %s", call.name[:80])
+            cites += result.citations
+            messages.append({"role": "tool", "tool_call_id": call.id,
+                             "content": result.content})  # fmt: skip
+        return cites
 
     def _request(self, messages: list[dict[str, Any]], offer_tools: bool, session: str,
                  username: str, on_token: Callable[[str], None] | None) -> Any:  # fmt: skip

@@ -74,7 +74,8 @@ def user_sessions(store: Store, username: str, limit: int = 50) -> pd.DataFrame:
         SELECT s.session_id, s.title, s.created_at,
                coalesce(max(m.ts), s.created_at) AS last_ts, count(m.message_id) AS messages
         FROM chat_sessions s LEFT JOIN chat_messages m USING (session_id)
-        WHERE s.username = ? GROUP BY ALL ORDER BY last_ts DESC LIMIT ?
+        WHERE s.username = ? GROUP BY s.session_id, s.title, s.created_at
+        ORDER BY last_ts DESC LIMIT ?
         """,
         [username, int(limit)],
     )
