@@ -276,8 +276,8 @@ def _reason(row: pd.Series, earliest: pd.Timestamp) -> str:
             f"anomalous from {_clock(row.onset)}, after upstream {', '.join(row['downstream_of'])}"
         )
     what = "stopped reporting" if row["silent"] else "anomalous"
-    when = "first" if row.onset <= earliest else "from"
-    text = f"{what} {when} ({_clock(row.onset)})"
+    first = row.onset <= earliest
+    text = f"{what} first ({_clock(row.onset)})" if first else f"{what} from {_clock(row.onset)}"
     if row["upstream_of"]:
         text += f", upstream of {', '.join(row['upstream_of'])}"
     return text
