@@ -28,7 +28,7 @@ from vigil.alert_detail import alert_detail
 from vigil.chat_store import UsageRecord
 from vigil.clock import utc_now
 from vigil.errors import VigilError
-from vigil.i18n import normalise_language, t
+from vigil.i18n import LANGUAGES, normalise_language, t
 from vigil.settings import Settings
 from vigil.store import Store
 
@@ -171,3 +171,25 @@ class Assistant:
 
 def answer_json(answer: Answer) -> str:
     return json.dumps(answer.as_dict(), ensure_ascii=False, default=str)
+
+
+def ask_request(store: Store, settings: Settings, knowledge: Any | None,
+                request: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """``vigil ask`` and the engine's ``POST /api/v1/ask``: a JSON request (question,
+    alert_id, lang, username, session_id) in, the answer as JSON out; a malformed request
+    is a :class:`VigilError` and nothing is stored."""
+    question, alert_id = request.get("question"), request.get("alert_id")
+    if not isinstance(question, str):
+        raise VigilError("question must be text")
+    if alert_id is not None and not isinstance(alert_id, str):
+        raise VigilError("alert_id must be text")
+    lang = request.get("lang") or settings.language
+    if lang not in LANGUAGES:
+        raise VigilError(f"unknown language {lang!r}; use one of {', '.join(LANGUAGES)}")
+    session = request.get("session_id")
+    answer = Assistant(store, settings, knowledge).ask(
+        question, alert_id=alert_id or None, lang=lang,
+        session_id=session if isinstance(session, str) else None,
+        username=str(request.get("username") or "anonymous")[:100],
+    )  # fmt: skip
+    return answer.as_dict()

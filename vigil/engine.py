@@ -132,10 +132,21 @@ class Engine:
 
             return rca_from_query(self.store, self.settings, query)
 
+        def ask(body: dict) -> dict:
+            from knowledge.assistant import ask_request
+
+            try:
+                knowledge = self.knowledge
+            except Exception:  # the answer goes on without runbooks
+                log.exception("knowledge base unavailable")
+                knowledge = None
+            return ask_request(self.store, self.settings, knowledge, body)
+
         return {("GET", "/api/v1/notifications"): notifications,
                 ("POST", "/api/v1/notifications/requeue"): requeue_one,
                 ("POST", "/api/v1/alerts/note"): incident_note,
-                ("GET", "/api/v1/rca"): root_causes}  # fmt: skip
+                ("GET", "/api/v1/rca"): root_causes,
+                ("POST", "/api/v1/ask"): ask}  # fmt: skip
 
     def _backtest(self, request: dict) -> list[dict]:
         """The HTTP port's backtest: a rule file's text, optionally one rule, days back."""
