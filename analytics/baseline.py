@@ -218,6 +218,7 @@ def fit_baseline_and_expected(
 ) -> tuple[SeasonalBaseline, np.ndarray]:
     """The fitted baseline and its expected value at each finite point of the history
     (the fit computes it anyway; a detector fitted next needs it too)."""
+    ts = np.asarray(ts, dtype="datetime64[ns]")  # slots are counted in nanoseconds
     gridded = to_grid(ts, values)
     period, periods, profile = 0, (), np.zeros(0)
     if has_daily_cycle(gridded.to_numpy(float)):

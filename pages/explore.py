@@ -16,10 +16,12 @@ from vigil import queries
 from vigil.charts import series_with_band
 from vigil.clock import utc_now
 from vigil.engine import get_engine
+from vigil.forecasts import series_forecasts
 from vigil.i18n import LANG_STATE_KEY, t
 from vigil.page_shell import ensure_shell
 
 MAX_SERIES = 6
+FORECASTS = {"off": None, "6h": pd.Timedelta(hours=6), "24h": pd.Timedelta(hours=24)}
 RANGES = {
     "1h": pd.Timedelta(hours=1),
     "6h": pd.Timedelta(hours=6),
@@ -98,8 +100,19 @@ def _pick_series(matching: pd.DataFrame) -> pd.DataFrame:
     return matching[matching["series_id"].isin(chosen)]
 
 
+def _forecast_horizon() -> pd.Timedelta | None:
+    picked = st.segmented_control(t("explore.forecast", lang), list(FORECASTS), default="off",
+                                  format_func=lambda k: t(f"explore.forecast.{k}", lang),
+                                  key="explore_forecast",
+                                  help=t("explore.forecast_help", lang)) or "off"  # fmt: skip
+    return FORECASTS[picked]
+
+
 def _charts(chosen: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     ids = chosen["series_id"].tolist()
+    horizon = _forecast_horizon()
+    forecasts = (series_forecasts(engine.store, ids, horizon) if horizon is not None
+                 else None)  # fmt: skip
     window = queries.series_window(engine.store, ids, start, end)
     alerts = queries.alert_intervals(engine.store, ids, start, end)
     incidents = queries.incidents_between(engine.store, start, end)
@@ -115,6 +128,8 @@ def _charts(chosen: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.
             alerts=alerts[alerts["series_id"] == row.series_id],
             incidents=queries.incidents_touching(incidents, row.series_key, row.service),
             lang=lang,
+            forecast=None if forecasts is None
+            else forecasts[forecasts["series_id"] == row.series_id],
         )  # fmt: skip
         st.plotly_chart(fig, key=f"explore_chart_{row.series_id}")
     if not incidents.empty:

@@ -99,6 +99,23 @@ def _shade_incidents(fig: go.Figure, incidents: pd.DataFrame | None, end: object
         )
 
 
+FORECAST_COLOUR = "#b197fc"
+FORECAST_FILL = "rgba(177, 151, 252, 0.15)"
+
+
+def add_forecast(fig: go.Figure, forecast: pd.DataFrame, lang: str) -> None:
+    """The seasonal forecast after the last point: a dotted line in its own band."""
+    if forecast is None or forecast.empty:
+        return
+    common = {"x": forecast["ts"], "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip"}
+    fig.add_trace(go.Scatter(y=forecast["upper"], showlegend=False, **common))
+    fig.add_trace(go.Scatter(y=forecast["lower"], fill="tonexty", fillcolor=FORECAST_FILL,
+                             name=t("chart.forecast_band", lang), **common))  # fmt: skip
+    fig.add_trace(go.Scatter(x=forecast["ts"], y=forecast["expected"], mode="lines",
+                             line={"color": FORECAST_COLOUR, "dash": "dot", "width": 1.6},
+                             name=t("chart.forecast", lang)))  # fmt: skip
+
+
 def series_with_band(
     frame: pd.DataFrame,
     title: str,
@@ -106,8 +123,10 @@ def series_with_band(
     incidents: pd.DataFrame | None = None,
     lang: str = "en",
     height: int = 320,
+    forecast: pd.DataFrame | None = None,
 ) -> go.Figure:
-    """One series against its baseline, with alert episodes and incidents marked."""
+    """One series against its baseline, with alert episodes, incidents and (optionally)
+    the seasonal forecast after its last point."""
     fig = go.Figure()
     for trace in _band_traces(frame, lang, legend=True):
         fig.add_trace(trace)
@@ -133,6 +152,8 @@ def series_with_band(
     anomalies = _anomaly_trace(frame, lang, size=7)
     if anomalies is not None:
         fig.add_trace(anomalies)
+    if forecast is not None:
+        add_forecast(fig, forecast, lang)
     _shade_alerts(fig, alerts, lang)
     end = frame["ts"].max() if len(frame) else None
     _shade_incidents(fig, incidents, end)

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 
 from tests.e2e.conftest import DemoRun
@@ -58,3 +59,31 @@ def test_replaying_evaluation_twice_gives_the_same_alerts(demo_run: DemoRun) -> 
         runs.append(_alerts(demo_run))
     pd.testing.assert_frame_equal(runs[0], runs[1])
     assert len(runs[0]) > 0
+
+
+def test_explore_forecasts_continue_each_series_daily_cycle(demo_run) -> None:
+    from vigil.forecasts import series_forecasts
+    from vigil.store import Store
+
+    store = Store.open(demo_run.data_dir)
+    try:
+        ids = store.df("SELECT series_id FROM series WHERE metric = "
+                       "'http_requests_per_second' ORDER BY series_id LIMIT 3")  # fmt: skip
+        ids = ids["series_id"].tolist()
+        forecast = series_forecasts(store, ids, pd.Timedelta(hours=12))
+        newest = store.df("SELECT series_id, max(ts) AS last FROM samples "
+                          "WHERE series_id IN (?, ?, ?) GROUP BY series_id", ids)  # fmt: skip
+        day_before = store.df(
+            "SELECT series_id, ts + INTERVAL 1 DAY AS ts, value FROM samples "
+            "WHERE series_id IN (?, ?, ?)", ids)  # fmt: skip
+    finally:
+        store.close()
+    assert sorted(forecast["series_id"].unique()) == sorted(ids)
+    for sid, last in newest.itertuples(index=False):
+        mine = forecast[forecast["series_id"] == sid]
+        assert mine["ts"].min() > last and mine["ts"].max() <= last + pd.Timedelta(hours=12)
+        joined = mine.merge(day_before[day_before["series_id"] == sid], on=["series_id", "ts"])
+        assert len(joined) > 100
+        # requests follow the day: the forecast has yesterday's shape at these hours
+        assert np.corrcoef(joined["expected"], joined["value"])[0, 1] > 0.8
+        assert (joined["lower"] < joined["upper"]).all()
