@@ -511,6 +511,23 @@ EN: dict[str, str] = {
     "rca.reason.stopped_first": "stopped reporting first ({time})",
     "rca.reason.stopped_from": "stopped reporting from {time}",
     "rca.reason.upstream": ", upstream of {services}",
+    # Root-cause ranking
+    "rca.onset": "onset {time}",
+    "rca.stopped": "stopped reporting {time}",
+    "rca.score": "score",
+    "rca.rank": "rank",
+    "rca.service": "service",
+    "rca.series": "series",
+    "rca.strength": "strength",
+    "rca.reason": "why",
+    "rca.timeline": "When each candidate went anomalous",
+    "rca.none": "No anomalous series in the window",
+    "rca.reason.after": "anomalous from {time}, after upstream {services}",
+    "rca.reason.anomalous_first": "anomalous first ({time})",
+    "rca.reason.anomalous_from": "anomalous from {time}",
+    "rca.reason.stopped_first": "stopped reporting first ({time})",
+    "rca.reason.stopped_from": "stopped reporting from {time}",
+    "rca.reason.upstream": ", upstream of {services}",
 }
 
 ZH: dict[str, str] = {
@@ -973,6 +990,23 @@ ZH: dict[str, str] = {
     "explore.forecast.24h": "未来 24 小时",
     "explore.forecast_help": "如果一切照常，序列接下来的走势：按已拟合的日/周周期从当前水平"
     "推算，区间与告警使用的一致。",
+    # Root-cause ranking
+    "rca.onset": "起始 {time}",
+    "rca.stopped": "停止上报 {time}",
+    "rca.score": "异常分",
+    "rca.rank": "排名",
+    "rca.service": "服务",
+    "rca.series": "序列",
+    "rca.strength": "变化幅度",
+    "rca.reason": "依据",
+    "rca.timeline": "各候选根因的异常起始时间",
+    "rca.none": "时间窗口内没有异常序列",
+    "rca.reason.after": "{time} 起异常，晚于上游 {services}",
+    "rca.reason.anomalous_first": "最先异常（{time}）",
+    "rca.reason.anomalous_from": "{time} 起异常",
+    "rca.reason.stopped_first": "最先停止上报（{time}）",
+    "rca.reason.stopped_from": "{time} 起停止上报",
+    "rca.reason.upstream": "，是 {services} 的上游",
     # Root-cause ranking
     "rca.onset": "起始 {time}",
     "rca.stopped": "停止上报 {time}",
