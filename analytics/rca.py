@@ -94,6 +94,7 @@ class ServiceCandidate:
     reason: str
     upstream_of: tuple[str, ...] = ()  # anomalous services this one explains
     downstream_of: tuple[str, ...] = ()  # anomalous services that explain this one
+    silent: bool = False  # one of its series stopped reporting
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,7 @@ def rank_root_causes(
             reason=_reason(row, earliest),
             upstream_of=tuple(row.upstream_of),
             downstream_of=tuple(row.downstream_of),
+            silent=bool(row.silent),
         )
         for _, row in services.iterrows()
     ]

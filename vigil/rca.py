@@ -178,6 +178,7 @@ def rca_as_dict(result: RcaResult) -> dict[str, Any]:
                 "reason": s.reason,
                 "upstream_of": list(s.upstream_of),
                 "downstream_of": list(s.downstream_of),
+                "silent": s.silent,
             }
             for s in result.services
         ],

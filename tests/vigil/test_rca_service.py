@@ -168,3 +168,32 @@ def test_the_cli_table_and_its_errors(demo_run: DemoRun) -> None:  # noqa: F811
     assert neither.returncode == 2 and "exactly one" in neither.stderr
     bad = run_vigil(demo_run.data_dir, "rca", "--at", at, "--lookback", "soon")
     assert bad.returncode == 2 and "lookback" in bad.stderr
+
+
+def test_charts_show_the_band_the_onset_and_the_ranking_in_both_languages(
+    opened: tuple[Store, Settings],
+) -> None:
+    from vigil.i18n import t
+    from vigil.rca_charts import candidate_chart, ranking_chart, reason_text
+
+    store, settings = opened
+    incident = _incidents(store, "latency_cascade").iloc[0]
+    result = root_causes(store, settings, at=pd.Timestamp(incident["started_at"]) + ASK_AFTER)
+    top = result.series[0]
+    figure = candidate_chart(store, top, result, "zh")
+    names = {trace.name for trace in figure.data}
+    assert {t("chart.band", "zh"), t("chart.value", "zh")} <= names
+    assert [pd.Timestamp(s.x0) for s in figure.layout.shapes if s.type == "line"] == [top.onset]
+    assert figure.layout.annotations[0].text.startswith("起始")
+    value = next(trace for trace in figure.data if trace.name == t("chart.value", "zh"))
+    drawn = pd.to_datetime(value.x)
+    assert drawn.min() < result.window_start < top.onset <= drawn.max() <= result.at
+    by_service = candidate_chart(store, result.services[1], result, "en")
+    assert by_service.layout.title.text in result.services[1].series
+    ranking = ranking_chart(result, "zh")
+    assert list(ranking.data[0].y) == [f"{s.rank}. {s.service}" for s in result.services]
+    assert ranking.layout.title.text == t("rca.timeline", "zh")
+    assert reason_text(result.services[0], result, "zh").startswith("最先异常")
+    assert "upstream of" in reason_text(result.services[0], result, "en")
+    quiet = root_causes(store, settings, at=pd.Timestamp(incident["started_at"]) - ASK_AFTER)
+    assert ranking_chart(quiet, "en").layout.title.text == t("rca.none", "en")
