@@ -80,6 +80,7 @@ def main() -> None:
         st.Page("pages/alerts.py", title=t("nav.alerts", lang), icon=":material/notifications:"),
         st.Page("pages/rules.py", title=t("nav.rules", lang), icon=":material/rule:"),
         st.Page("pages/search.py", title=t("nav.search", lang), icon=":material/search:"),
+        st.Page("pages/assistant.py", title=t("nav.assistant", lang), icon=":material/chat:"),
         st.Page("pages/knowledge.py", title=t("nav.knowledge", lang), icon=":material/menu_book:"),
         st.Page("pages/models.py", title=t("nav.models", lang), icon=":material/model_training:"),
         st.Page("pages/jobs.py", title=t("nav.jobs", lang), icon=":material/schedule:"),

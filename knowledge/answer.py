@@ -45,6 +45,7 @@ class Answer:
     usage: AnswerUsage
     session_id: str
     candidates: tuple[dict[str, Any], ...] = field(default=())
+    rca: dict[str, Any] | None = None  # the root-cause ranking behind it (rca_as_dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"citations": [asdict(c) for c in self.citations],

@@ -18,17 +18,18 @@ from typing import Any
 import pandas as pd
 
 from knowledge import evidence
-from knowledge.answer import Answer, AnswerUsage, Citation, unique
+from knowledge.answer import Answer, AnswerUsage, unique
 from knowledge.budget import cost, refusal
 from knowledge.llm import ChatClient, LLMError, Usage, client_from_settings
 from knowledge.prompts import system_prompt, user_prompt
-from knowledge.tools import ToolContext, run_tool, tool_schemas
+from knowledge.tools import ToolContext, ToolResult, run_tool, tool_schemas
 from vigil import chat_store
 from vigil.alert_detail import alert_detail
 from vigil.chat_store import UsageRecord
 from vigil.clock import utc_now
 from vigil.errors import VigilError
 from vigil.i18n import LANGUAGES, normalise_language, t
+from vigil.rca import rca_as_dict
 from vigil.settings import Settings
 from vigil.store import Store
 
@@ -95,41 +96,41 @@ class Assistant:
             {"role": "user", "content": user_prompt(question, alert_id)},
         ]
         ctx = ToolContext(self.store, self.settings, self.knowledge, now)
-        rounds, total, cites = self.settings.llm_max_tool_rounds, Usage(), []
+        rounds, total, results = self.settings.llm_max_tool_rounds, Usage(), []
         for round_no in range(rounds + 1):
             # the last request offers no tools: the model must answer with what it has
             offered = round_no < rounds
             turn = self._request(messages, offered, session, username, on_token)
             total = total + turn.usage
             if turn.tool_calls and offered:
-                cites += self._run_calls(ctx, turn, messages, session)
+                results += self._run_calls(ctx, turn, messages, session)
                 continue
             for call in turn.tool_calls:  # asked for after the last round: not run
                 chat_store.record_tool_call(self.store, session, call.name, call.arguments,
                                             "refused")  # fmt: skip
             if not turn.text.strip():
                 raise _Fallback("failed", f"no answer after {rounds} tool rounds")
-            return self._model_answer(turn.text, cites, total, session)
+            return self._model_answer(turn.text, results, total, session)
         raise AssertionError("unreachable: the last round always returns")
 
     def _run_calls(self, ctx: ToolContext, turn: Any, messages: list[dict[str, Any]],
-                   session: str) -> list[Citation]:  # fmt: skip
+                   session: str) -> list[tuple[str, ToolResult]]:  # fmt: skip
         """Run the turn's tool calls; their results go back to the model as tool messages."""
         messages.append({"role": "assistant", "content": turn.text or None, "tool_calls": [
             {"id": c.id, "type": "function",
              "function": {"name": c.name, "arguments": c.arguments}}
             for c in turn.tool_calls]})  # fmt: skip
-        cites: list[Citation] = []
+        results = []
         for call in turn.tool_calls:
             result = run_tool(ctx, call.name, call.arguments)
             chat_store.record_tool_call(self.store, session, call.name, call.arguments,
                                         result.outcome)  # fmt: skip
             if result.outcome == "refused":
                 log.warning("assistant refused a tool call: %s", call.name[:80])
-            cites += result.citations
+            results.append((call.name, result))
             messages.append({"role": "tool", "tool_call_id": call.id,
                              "content": result.content})  # fmt: skip
-        return cites
+        return results
 
     def _request(self, messages: list[dict[str, Any]], offer_tools: bool, session: str,
                  username: str, on_token: Callable[[str], None] | None) -> Any:  # fmt: skip
@@ -150,11 +151,14 @@ class Assistant:
             cost(turn.usage, self.settings), "llm", "ok", turn.usage.estimated))  # fmt: skip
         return turn
 
-    def _model_answer(self, text: str, cites: list[Citation], usage: Usage,
+    def _model_answer(self, text: str, results: list[tuple[str, ToolResult]], usage: Usage,
                       session: str) -> Answer:  # fmt: skip
         spent = AnswerUsage(usage.prompt_tokens, usage.completion_tokens,
                             cost(usage, self.settings), usage.estimated)  # fmt: skip
-        return Answer(text.strip(), unique(cites)[:MAX_CITATIONS], "llm", "", spent, session)
+        cites = [c for _, result in results for c in result.citations]
+        rankings = [r.data for name, r in results if name == "rank_root_causes" and r.data]
+        return Answer(text.strip(), unique(cites)[:MAX_CITATIONS], "llm", "", spent, session,
+                      rca=rankings[-1] if rankings else None)  # fmt: skip
 
     def _evidence(self, question: str, alert: dict[str, Any] | None, session: str,
                   username: str, lang: str, now: pd.Timestamp,
@@ -166,7 +170,8 @@ class Assistant:
         chat_store.record_usage(self.store, UsageRecord(
             session, username, None, 0, 0, 0.0, "evidence", why.reason))  # fmt: skip
         return Answer(text, unique(cites)[:MAX_CITATIONS], "evidence", why.reason, AnswerUsage(),
-                      session, evidence.candidates(found))  # fmt: skip
+                      session, evidence.candidates(found),
+                      None if found.rca is None else rca_as_dict(found.rca))  # fmt: skip
 
 
 def answer_json(answer: Answer) -> str:
@@ -193,3 +198,14 @@ def ask_request(store: Store, settings: Settings, knowledge: Any | None,
         username=str(request.get("username") or "anonymous")[:100],
     )  # fmt: skip
     return answer.as_dict()
+
+
+def engine_assistant(engine: Any) -> Assistant:
+    """The assistant over an engine's store and knowledge base (without runbooks when the
+    knowledge base cannot open: the ranking is still worth giving)."""
+    try:
+        knowledge = engine.knowledge
+    except Exception:
+        log.exception("knowledge base unavailable")
+        knowledge = None
+    return Assistant(engine.store, engine.settings, knowledge)
