@@ -93,14 +93,15 @@ class KnowledgeBase:
         self._snapshot: _Snapshot | None = None
 
     @classmethod
-    def open(cls, settings: Settings) -> KnowledgeBase:
-        """The knowledge base in ``settings.chroma_dir``, with the configured embedding."""
+    def open(cls, settings: Settings, embedding: Any | None = None) -> KnowledgeBase:
+        """The knowledge base in ``settings.chroma_dir``, with the configured embedding
+        (or ``embedding``, a chromadb ``EmbeddingFunction``, when given)."""
         settings.chroma_dir.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(
             path=str(settings.chroma_dir),
             settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
         )
-        return cls(client, build_embedding(settings), settings.runbooks_path)
+        return cls(client, embedding or build_embedding(settings), settings.runbooks_path)
 
     def close(self) -> None:
         with self._lock:

@@ -28,7 +28,6 @@ OVERLAP_CHARS = 120
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", ". ", "! ", "? ", "; ", "，", ", ", " ", ""]
 _HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 _HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_HEADING_LINE = re.compile(r"^#{1,6}\s+.*$", re.MULTILINE)
 
 KINDS_BY_SUFFIX = {
     ".md": "markdown", ".markdown": "markdown", ".txt": "text",
@@ -70,18 +69,16 @@ def _title(source: str) -> str:
 
 
 def chunk_markdown(text: str, source: str) -> list[Chunk]:
-    """Split at headings (kept in the chunk text, since rule names live there), then split
-    long sections; ``section`` is the heading path, "MySQL runbook > MysqlDown"."""
-    sections = MarkdownHeaderTextSplitter(_HEADINGS, strip_headers=False).split_text(text)
+    """Split at headings, then split long sections; ``section`` is the heading path,
+    "MySQL runbook > MysqlDown". Headings leave the chunk text (the section says them, and
+    retrieval reads section and text together), so no chunk is a lone heading."""
+    sections = MarkdownHeaderTextSplitter(_HEADINGS, strip_headers=True).split_text(text)
     splitter = _splitter()
     chunks: list[Chunk] = []
     for doc in sections:
         headings = [doc.metadata[k] for _, k in _HEADINGS if k in doc.metadata]
         section = " > ".join(headings) or _title(source)
         anchor = headings[-1] if headings else _title(source)
-        body = _HEADING_LINE.sub("", doc.page_content).strip()
-        if not body:
-            continue
         chunks += [_chunk(part, source, section, anchor)
                    for part in splitter.split_text(doc.page_content) if part.strip()]  # fmt: skip
     return chunks

@@ -43,7 +43,8 @@ def _stem(word: str) -> str:
 
 def _latin_tokens(run: str) -> list[str]:
     run = run.strip("._")
-    parts = [run.lower()] if "_" in run or "." in run else []
+    mixed = not run.isalpha() and not run.isdigit()  # p99, 5xx, mysql_connections
+    parts = [run.lower()] if mixed else []
     parts += [p.lower() for p in _CAMEL.findall(run)]
     return [_stem(p) for p in dict.fromkeys(parts) if p not in _STOPWORDS]
 
