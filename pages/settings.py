@@ -25,6 +25,7 @@ from vigil.engine import get_engine
 from vigil.i18n import LANG_STATE_KEY, t
 from vigil.notify_settings import Receiver, secret_text
 from vigil.page_shell import ensure_shell
+from vigil.secrets import source_of
 from vigil.settings import PrometheusEndpoint
 
 ensure_shell("settings")
@@ -44,8 +45,11 @@ CREDENTIALS = {"webhook": ("url", "bearer_token"), "slack": ("url",), "wecom": (
                "email": ("smtp_password",)}  # fmt: skip
 
 
-def _is(value: object) -> str:
-    return t("settings.set" if value else "settings.not_set", lang)
+def _is(value: object, name: str | None = None) -> str:
+    if not value:
+        return t("settings.not_set", lang)
+    where = source_of(name, settings.data_dir) if name else None
+    return t("settings.set", lang) + (f" ({t(f'settings.from.{where}', lang)})" if where else "")
 
 
 def _value(name: str) -> str:
@@ -53,7 +57,7 @@ def _value(name: str) -> str:
     if isinstance(value, SecretStr) or "SecretStr" in str(
         type(settings).model_fields[name].annotation
     ):
-        return _is(value)
+        return _is(value, name)
     if value is None or value == ():
         return "—"
     if name.endswith("_url") and name != "external_url":

@@ -11,13 +11,13 @@ TOML file need not hold it; this module resolves those, as part of the settings 
 
 from __future__ import annotations
 
-import os
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from analytics.selectors import LABEL_NAME
 from analytics.silences import parse_matcher
+from vigil.secrets import lookup
 
 CHANNEL_TYPES = ("webhook", "slack", "email", "dingtalk", "wecom", "feishu")
 _SECRET_FIELDS = ("url", "secret", "bearer_token", "smtp_password")
@@ -73,7 +73,7 @@ class Receiver(BaseModel):
         for field in _SECRET_FIELDS:
             variable = getattr(self, f"{field}_env")
             if variable:
-                value = os.environ.get(variable)
+                value = lookup(variable)
                 if value is None:
                     raise ValueError(f"receiver {self.name}: {variable} is not set")
                 object.__setattr__(self, field, SecretStr(value))
@@ -166,7 +166,7 @@ class AlertmanagerTarget(BaseModel):
     @model_validator(mode="after")
     def _resolve_env(self) -> AlertmanagerTarget:
         if self.bearer_token_env:
-            value = os.environ.get(self.bearer_token_env)
+            value = lookup(self.bearer_token_env)
             if value is None:
                 raise ValueError(f"alertmanager {self.url}: {self.bearer_token_env} is not set")
             object.__setattr__(self, "bearer_token", SecretStr(value))

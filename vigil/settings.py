@@ -39,6 +39,7 @@ from vigil.notify_settings import (
     TimeIntervalConfig,
     check_routing,
 )
+from vigil.secrets import SecretsFileError, file_secrets, lookup, secrets_file
 
 # A critical alert on a host mutes that host's warnings (Alertmanager's classic example).
 DEFAULT_INHIBIT_RULES = (
@@ -48,6 +49,7 @@ DEFAULT_INHIBIT_RULES = (
 
 
 WALL_VIEWS = ("health", "map", "alerts", "anomalies", "capacity")
+SECRET_SETTINGS = ("intake_token", "llm_api_key", "embedding_api_key")
 
 
 def _config_file() -> Path:
@@ -73,6 +75,12 @@ class PrometheusEndpoint(BaseModel):
     username: str | None = Field(None, description="Basic-auth user.")
     password: SecretStr | None = Field(None, description="Basic-auth password.")
     bearer_token: SecretStr | None = Field(None, description="Bearer token.")
+    password_env: str | None = Field(
+        None, description="Variable (or secrets file entry) holding the password."
+    )
+    bearer_token_env: str | None = Field(
+        None, description="Variable (or secrets file entry) holding the bearer token."
+    )
     tls_verify: bool = Field(True, description="Verify the server's TLS certificate.")
     ca_file: Path | None = Field(None, description="CA bundle to verify the server with.")
     headers: dict[str, str] = Field(
@@ -89,6 +97,29 @@ class PrometheusEndpoint(BaseModel):
     max_series_per_query: int = Field(
         10_000, ge=1, description="Series cap per query; beyond it the query is cut and reported."
     )
+
+    @model_validator(mode="after")
+    def _resolve_secrets(self) -> PrometheusEndpoint:
+        for field in ("password", "bearer_token"):
+            name = getattr(self, f"{field}_env")
+            if name:
+                value = lookup(name)
+                if value is None:
+                    raise ValueError(f"prometheus {self.name}: {name} is not set")
+                object.__setattr__(self, field, SecretStr(value))
+        return self
+
+
+class _SecretsFileSource(PydanticBaseSettingsSource):
+    """Top-level secret settings (``llm_api_key = "..."``) from the secrets file, below the
+    environment and above ``vigil.toml``; see :mod:`vigil.secrets`."""
+
+    def get_field_value(self, field: object, field_name: str) -> tuple[object, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, object]:
+        table = file_secrets()
+        return {name: table[name] for name in SECRET_SETTINGS if name in table}
 
 
 class Settings(BaseSettings):
@@ -259,6 +290,14 @@ class Settings(BaseSettings):
         "and the demo runs.",
     )  # fmt: skip
 
+    @model_validator(mode="after")
+    def _secrets_file_outside_data_dir(self) -> Settings:
+        path = secrets_file()
+        if path is not None and path.resolve().is_relative_to(self.data_dir.resolve()):
+            raise ValueError(f"the secrets file {path} is inside the data dir; keep it "
+                             "outside, where backups and snapshots do not copy it")  # fmt: skip
+        return self
+
     @field_validator("wall_views")
     @classmethod
     def _valid_wall_views(cls, views: tuple[str, ...]) -> tuple[str, ...]:
@@ -328,7 +367,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
-        return (init_settings, env_settings, toml)
+        return (init_settings, env_settings, _SecretsFileSource(settings_cls), toml)
 
     @property
     def db_path(self) -> Path:
@@ -365,6 +404,8 @@ def load_settings(**overrides: object) -> Settings:
     clean = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**clean)
+    except SecretsFileError as exc:
+        raise SettingsError(str(exc)) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
