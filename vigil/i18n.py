@@ -511,23 +511,9 @@ EN: dict[str, str] = {
     "rca.reason.stopped_first": "stopped reporting first ({time})",
     "rca.reason.stopped_from": "stopped reporting from {time}",
     "rca.reason.upstream": ", upstream of {services}",
-    # Root-cause ranking
-    "rca.onset": "onset {time}",
-    "rca.stopped": "stopped reporting {time}",
-    "rca.score": "score",
-    "rca.rank": "rank",
-    "rca.service": "service",
-    "rca.series": "series",
-    "rca.strength": "strength",
-    "rca.reason": "why",
-    "rca.timeline": "When each candidate went anomalous",
-    "rca.none": "No anomalous series in the window",
-    "rca.reason.after": "anomalous from {time}, after upstream {services}",
-    "rca.reason.anomalous_first": "anomalous first ({time})",
-    "rca.reason.anomalous_from": "anomalous from {time}",
-    "rca.reason.stopped_first": "stopped reporting first ({time})",
-    "rca.reason.stopped_from": "stopped reporting from {time}",
-    "rca.reason.upstream": ", upstream of {services}",
+    # settings: where a secret comes from
+    "settings.from.environment": "from the environment",
+    "settings.from.secrets file": "from the secrets file",
 }
 
 ZH: dict[str, str] = {
@@ -1007,23 +993,9 @@ ZH: dict[str, str] = {
     "rca.reason.stopped_first": "最先停止上报（{time}）",
     "rca.reason.stopped_from": "{time} 起停止上报",
     "rca.reason.upstream": "，是 {services} 的上游",
-    # Root-cause ranking
-    "rca.onset": "起始 {time}",
-    "rca.stopped": "停止上报 {time}",
-    "rca.score": "异常分",
-    "rca.rank": "排名",
-    "rca.service": "服务",
-    "rca.series": "序列",
-    "rca.strength": "变化幅度",
-    "rca.reason": "依据",
-    "rca.timeline": "各候选根因的异常起始时间",
-    "rca.none": "时间窗口内没有异常序列",
-    "rca.reason.after": "{time} 起异常，晚于上游 {services}",
-    "rca.reason.anomalous_first": "最先异常（{time}）",
-    "rca.reason.anomalous_from": "{time} 起异常",
-    "rca.reason.stopped_first": "最先停止上报（{time}）",
-    "rca.reason.stopped_from": "{time} 起停止上报",
-    "rca.reason.upstream": "，是 {services} 的上游",
+    # settings: where a secret comes from
+    "settings.from.environment": "来自环境变量",
+    "settings.from.secrets file": "来自密钥文件",
 }
 
 _DICTIONARIES = {"en": EN, "zh": ZH}
