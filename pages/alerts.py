@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from vigil.alert_actions import act_on_alert
+from vigil.alert_context import assistant_link, likely_causes, note_form, similar_incidents
 from vigil.alert_detail import alert_detail
 from vigil.alert_groups import active_since, group_alerts
 from vigil.alert_list import list_alerts
@@ -111,6 +112,9 @@ def _detail(alert_id: str) -> None:
     if summary:
         st.markdown(f"**{summary}**")
     why_it_fired(store, alert, lang)
+    st.markdown(f"[{t('alerts.ask', lang)}]({assistant_link(alert, lang)})")
+    likely_causes(engine, alert, lang)
+    similar_incidents(engine, alert, lang)
     left, right = st.columns(2)
     left.json(alert["labels"])
     right.json(alert["annotations"])
@@ -122,6 +126,7 @@ def _detail(alert_id: str) -> None:
     _actions(alert)
     if alert["state"] != "resolved":
         silence_form(store, alert, lang)
+    note_form(engine, alert, lang)
     st.markdown(f"#### {t('alerts.history', lang)}")
     events = found["events"].rename(columns={c: t(f"alerts.event.{c}", lang)
                                              for c in found["events"].columns})  # fmt: skip

@@ -251,6 +251,12 @@ class Engine:
 
         return reindex_knowledge(self.knowledge, self.settings, self.store)
 
+    def reindex_incidents(self) -> int:
+        """Just the noted incidents, right after someone records one."""
+        from jobs.reindex import index_incidents
+
+        return index_incidents(self.knowledge, self.store)
+
     def snapshot(self) -> Path:
         """Parquet copies of the main tables for notebooks, readable while the engine runs."""
         return write_snapshot(self.store, self.settings.snapshots_dir, utc_now())

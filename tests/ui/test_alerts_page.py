@@ -134,7 +134,7 @@ def test_the_alerts_page_draws_why_it_fired_and_silences_it(open_alerts, deliver
     matchers = app.text_area(key="silence_matchers").value.splitlines()
     assert 'service="checkout"' in matchers  # the labels that say what and where
     app.text_input(key="silence_comment").set_value("deploying a fix")
-    app.button[-1].click().run()  # the form's submit button
+    app.button(key="FormSubmitter:alert_silence-Silence").click().run()
     assert not app.exception
     assert next(s.value for s in app.success).startswith("Silenced until")
     from vigil.engine import get_engine
@@ -173,3 +173,27 @@ def test_the_list_narrows_to_a_time_range_and_groups_like_the_dispatcher(
     assert len(titles) == 3 and titles[0].startswith("service=checkout")
     assert "worst: critical" in titles[0] and "0 open" in titles[-1]
     assert [len(d.value) for d in app.dataframe] == [1, 1, 1]
+
+
+def test_a_note_on_the_alert_page_is_listed_on_the_next_similar_alert(
+    open_alerts, delivered: Seeded
+) -> None:
+    from vigil.engine import get_engine
+
+    app = open_alerts(delivered.data_dir, alert="payments-old")
+    assert not app.exception
+    assert any("No past incident like this one" in c.value for c in app.caption)
+    assert any("assistant?alert=payments-old" in m.value for m in app.markdown)
+    app.text_area(key="note_cause").set_value("payments database disk filled up")
+    app.text_area(key="note_fix").set_value("rotated the binlogs and grew the volume")
+    app = app.button(key="FormSubmitter:alert_note-Save the note").click().run()
+    assert not app.exception
+    assert "alert-payments-old" in app.success[0].value
+    row = get_engine().store.df("SELECT cause, fix FROM incidents WHERE origin = 'user'")
+    assert row.values.tolist() == [["payments database disk filled up",
+                                    "rotated the binlogs and grew the volume"]]  # fmt: skip
+    other = open_alerts(delivered.data_dir, alert="latency-critical")
+    assert not other.exception
+    shown = "\n".join(m.value for m in other.markdown)
+    assert "rotated the binlogs and grew the volume" in shown
+    assert "#### Likely causes" in shown
