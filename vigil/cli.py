@@ -190,11 +190,14 @@ def snapshot(data_dir: DataDir = None) -> None:
 
 from vigil.cli_alerts import alerts_app, silences_app  # noqa: E402 - after the app
 from vigil.cli_ask import ask  # noqa: E402
+from vigil.cli_backup import backup, restore  # noqa: E402
 from vigil.cli_notify import notify_app  # noqa: E402
 from vigil.cli_rca import rca  # noqa: E402
 from vigil.cli_rules import rules_app  # noqa: E402
 
 app.command()(ask)
+app.command()(backup)
+app.command()(restore)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(notify_app, name="notifications")
 app.add_typer(rules_app, name="rules")
