@@ -19,6 +19,7 @@ from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, t
 from vigil.page_shell import ensure_shell
 from vigil.rule_charts import backtest_chart, firings_per_day_chart
+from vigil.rule_form import FIELDS, SEVERITIES, field_errors, form_values, form_yaml
 from vigil.rule_versions import (
     list_rules,
     rollback_rule,
@@ -117,6 +118,53 @@ def _history(name: str) -> None:
                     st.error(t("rules.invalid", lang, error=err))
 
 
+def _draft(picked: str, stored: str, group: str) -> str:
+    """The rule's text as edited, in the form or as YAML; switching carries the draft over."""
+    mode = st.segmented_control(t("rules.edit_as", lang), ("yaml", "form"), default="yaml",
+                                format_func=lambda m: t(f"rules.mode.{m}", lang),
+                                key="rules_mode") or "yaml"  # fmt: skip
+    draft_key, yaml_key = f"rules_draft_{picked}", f"rules_yaml_{picked}"
+    draft = st.session_state.get(draft_key, stored)
+    switched = st.session_state.get("rules_mode_shown") != (mode, picked)
+    st.session_state["rules_mode_shown"] = (mode, picked)
+    if mode == "yaml":
+        if switched:
+            st.session_state[yaml_key] = draft
+        text = st.text_area(t("rules.yaml", lang), height=260, key=yaml_key)
+    else:
+        text = _form(picked, draft, group, switched)
+    st.session_state[draft_key] = text
+    return text
+
+
+def _form(picked: str, draft: str, group: str, switched: bool) -> str:
+    """The common fields as inputs, each with its own validation message under it."""
+    keys = {field: f"rules_form_{field}_{picked}" for field in FIELDS}
+    if switched:
+        for field, value in form_values(draft).items():
+            st.session_state[keys[field]] = value
+    slots = {}
+    for field in FIELDS:
+        label = t(f"rules.field.{field}", lang)
+        if field == "severity":
+            options = list(SEVERITIES)
+            if st.session_state.get(keys[field]) not in options:
+                st.session_state[keys[field]] = "warning"
+            st.selectbox(label, options, key=keys[field])
+        elif field == "expr":
+            st.text_area(label, key=keys[field], height=90)
+        else:
+            st.text_input(label, key=keys[field])
+        slots[field] = st.empty()
+    text = form_yaml(draft, {f: st.session_state[k] for f, k in keys.items()})
+    errors = field_errors(text, group)
+    for field, message in errors.items():
+        (slots.get(field) or st).error(message)
+    with st.expander(t("rules.form_yaml", lang)):
+        st.code(text, language="yaml")
+    return text
+
+
 def _editor(rules: list[dict]) -> None:
     names = [NEW] + [r["name"] for r in rules]
     label = t("rules.new", lang)
@@ -128,7 +176,7 @@ def _editor(rules: list[dict]) -> None:
     left, right = st.columns(2)
     group = left.text_input(t("rules.group", lang), group, key=f"rules_group_{picked}")
     right.text_input(t("rules.author", lang), key="rules_author")
-    text = st.text_area(t("rules.yaml", lang), text, height=260, key=f"rules_yaml_{picked}")
+    text = _draft(picked, text, group)
     days = st.select_slider(t("rules.days", lang), [1, 3, 7, 14], value=7, key="rules_days")
     preview, save = st.columns(2)
     if preview.button(t("rules.preview", lang), key="rules_preview", type="primary"):

@@ -514,6 +514,18 @@ EN: dict[str, str] = {
     # settings: where a secret comes from
     "settings.from.environment": "from the environment",
     "settings.from.secrets file": "from the secrets file",
+    # rule editor: the form
+    "rules.edit_as": "Edit as",
+    "rules.mode.yaml": "YAML",
+    "rules.mode.form": "Form",
+    "rules.field.alert": "Alert name",
+    "rules.field.expr": "Condition (PromQL)",
+    "rules.field.for": "For (how long before it fires, e.g. 5m)",
+    "rules.field.severity": "Severity",
+    "rules.field.summary": "Summary",
+    "rules.field.description": "Description",
+    "rules.field.runbook_url": "Runbook URL",
+    "rules.form_yaml": "The rule as YAML",
 }
 
 ZH: dict[str, str] = {
@@ -996,6 +1008,18 @@ ZH: dict[str, str] = {
     # settings: where a secret comes from
     "settings.from.environment": "来自环境变量",
     "settings.from.secrets file": "来自密钥文件",
+    # rule editor: the form
+    "rules.edit_as": "编辑方式",
+    "rules.mode.yaml": "YAML",
+    "rules.mode.form": "表单",
+    "rules.field.alert": "告警名称",
+    "rules.field.expr": "条件（PromQL）",
+    "rules.field.for": "持续时间（满足多久后告警，如 5m）",
+    "rules.field.severity": "级别",
+    "rules.field.summary": "摘要",
+    "rules.field.description": "描述",
+    "rules.field.runbook_url": "运维手册链接",
+    "rules.form_yaml": "规则的 YAML",
 }
 
 _DICTIONARIES = {"en": EN, "zh": ZH}

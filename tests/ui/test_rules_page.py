@@ -106,3 +106,31 @@ def test_rollback_and_group_switch_from_the_page(open_rules, rules_estate: Seede
     app.selectbox(key="rules_group").set_value("web")
     app.button(key="rules_switch_False").click().run()
     assert "1 rules switched: LatencyHigh" in [s.value for s in app.success]
+
+
+def test_the_form_edits_the_rule_with_errors_at_the_field_and_keeps_the_rest(
+    open_rules, rules_estate: Seeded
+) -> None:
+    app = open_rules(rules_estate.data_dir)
+    app.selectbox(key="rules_pick").set_value("LatencyHigh").run()
+    app.text_input(key="rules_author").set_value("bob")
+    app.get("button_group")[0].set_value("form").run()
+    assert not app.exception
+    assert app.text_area(key="rules_form_expr_LatencyHigh").value == "http_latency_seconds > 4"
+    assert app.selectbox(key="rules_form_severity_LatencyHigh").value == "critical"
+    app.text_input(key="rules_form_for_LatencyHigh").set_value("5 minutes").run()
+    [error] = [e.value for e in app.error]
+    assert error.startswith("invalid duration '5 minutes'")  # the message, under its field
+    app.text_input(key="rules_form_for_LatencyHigh").set_value("2m")
+    app.text_area(key="rules_form_expr_LatencyHigh").set_value("http_latency_seconds > 3.5")
+    app.text_input(key="rules_form_summary_LatencyHigh").set_value("Latency above 3.5 s").run()
+    assert not app.error
+    app.button(key="rules_preview").click().run()
+    assert app.get("plotly_chart"), "the backtest is drawn before saving"
+    app.button(key="rules_save").click().run()
+    assert not app.exception and _versions(app) == [1, 2]
+    app.get("button_group")[0].set_value("yaml").run()  # the YAML shows what the form made
+    saved = yaml.safe_load(app.text_area(key="rules_yaml_LatencyHigh").value)
+    assert saved["expr"] == "http_latency_seconds > 3.5" and saved["for"] == "2m"
+    assert saved["annotations"]["summary"] == "Latency above 3.5 s"
+    assert saved["labels"] == {"severity": "critical"}
