@@ -164,7 +164,7 @@ class Assistant:
                   username: str, lang: str, now: pd.Timestamp,
                   why: _Fallback) -> Answer:  # fmt: skip
         found = evidence.gather_evidence(self.store, self.settings, self.knowledge, question,
-                                         alert=alert, now=now)  # fmt: skip
+                                         alert=alert, now=now, lang=lang)  # fmt: skip
         reason_text = t(f"assistant.reason.{why.reason}", lang, detail=why.detail)
         text, cites = evidence.compose(found, lang, reason_text)
         chat_store.record_usage(self.store, UsageRecord(

@@ -28,6 +28,7 @@ SYMPTOM_WORDS = {"latency": "latency slow response time", "errors": "errors fail
                  "saturation": "cpu memory disk saturation", "traffic": "traffic load requests",
                  "down": "down unavailable no data"}  # fmt: skip
 CANDIDATES_SHOWN = 5
+RUNBOOK_PASSAGES = 3
 PASSAGE_CHARS = 400
 
 
@@ -56,22 +57,30 @@ def _alert_time(alert: dict[str, Any]) -> pd.Timestamp | None:
     return pd.Timestamp(when).tz_localize(None) if when else None
 
 
-def _knowledge_query(ev_topic: QuestionTopic, rca: Any | None, question: str) -> str:
-    """Runbooks are searched for the likely cause, not only for the service asked about."""
-    parts = []
+def _knowledge_query(topic: QuestionTopic, rca: Any | None, question: str) -> str:
+    """Runbooks are searched for the likely cause, not for the service asked about: the
+    responder asks about checkout, the fix is in the database's runbook."""
+    symptom = SYMPTOM_WORDS[topic.symptom] if topic.symptom else ""
     if rca is not None and rca.services:
         top = rca.services[0]
-        parts.append(top.service)
-        parts += [c.metric for c in rca.series if c.service == top.service][:2]
-    if ev_topic.service:
-        parts.append(ev_topic.service)
-    if ev_topic.symptom:
-        parts.append(SYMPTOM_WORDS[ev_topic.symptom])
-    return " ".join([*dict.fromkeys(parts), question])[:500]
+        metrics = [c.metric.replace("_", " ") for c in rca.series if c.service == top.service]
+        return " ".join([top.service, *dict.fromkeys(metrics[:2]), symptom])[:500]
+    return " ".join([topic.service or "", symptom, question]).strip()[:500]
+
+
+def _runbooks(knowledge: Any, query: str, root: str | None, lang: str) -> list[Any]:
+    """The top passages in the answer's language (any language if it has none), those of
+    the likely cause's own runbook first."""
+    hits = list(knowledge.search(query, k=6, kind="runbook", language=lang))
+    hits = hits or list(knowledge.search(query, k=6, kind="runbook"))
+    if root:
+        hits.sort(key=lambda h: root not in f"{h.source} {h.section}".lower())
+    return hits[:RUNBOOK_PASSAGES]
 
 
 def gather_evidence(store: Store, settings: Settings, knowledge: Any | None, question: str,
-                    *, alert: dict[str, Any] | None, now: pd.Timestamp) -> Evidence:  # fmt: skip
+                    *, alert: dict[str, Any] | None, now: pd.Timestamp,
+                    lang: str = "en") -> Evidence:  # fmt: skip
     """Rank causes, then retrieve incidents and runbooks; a failing part is noted, not fatal."""
     from vigil.rca import root_causes
 
@@ -90,10 +99,11 @@ def gather_evidence(store: Store, settings: Settings, knowledge: Any | None, que
         problems.append(f"rca: {exc}")
     incidents, runbooks = [], []
     if knowledge is not None:
-        query = _knowledge_query(topic, rca, question)
+        root = rca.services[0].service if rca is not None and rca.services else None
         try:
-            runbooks = list(knowledge.search(query, k=3, kind="runbook"))
-            incidents = list(knowledge.similar_incidents(query, k=3))
+            runbooks = _runbooks(knowledge, _knowledge_query(topic, rca, question), root, lang)
+            symptoms = " ".join(p for p in (question, root, topic.service) if p)
+            incidents = list(knowledge.similar_incidents(symptoms, k=3))
         except Exception as exc:
             log.warning("knowledge search failed: %s", exc)
             problems.append(f"knowledge: {exc}")
