@@ -48,12 +48,13 @@ from vigil.store import Store
 
 if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase
+    from vigil.backup import BackupResult
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 JOBS = ("pull", "evaluate", "dispatch", "notify", "forward", "refit", "retention", "snapshot",
-        "reindex")  # fmt: skip
+        "reindex", "backup")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,11 @@ class Engine:
                 knowledge = None
             return ask_request(self.store, self.settings, knowledge, body)
 
+        def backup(body: dict) -> dict:
+            return self.backup(Path(str(body.get("out") or ""))).to_dict()
+
         return {("GET", "/api/v1/notifications"): notifications,
+                ("POST", "/api/v1/backup"): backup,
                 ("POST", "/api/v1/notifications/requeue"): requeue_one,
                 ("POST", "/api/v1/alerts/note"): incident_note,
                 ("GET", "/api/v1/rca"): root_causes,
@@ -257,6 +262,25 @@ class Engine:
 
         return index_incidents(self.knowledge, self.store)
 
+    def backup(self, out: Path) -> BackupResult:
+        """A consistent archive of the data dir at ``out`` (see :mod:`vigil.backup`)."""
+        from vigil.backup import check_out_path, copy_collections, take_backup
+
+        def knowledge(target: Path) -> dict[str, int]:
+            kb = self.knowledge
+            with kb._lock:  # the knowledge base's writers take turns on it
+                return copy_collections(kb._client, target)
+
+        return take_backup(self.store, self.settings, check_out_path(out), knowledge)
+
+    def scheduled_backup(self) -> int:
+        """The backup job: a new archive in the backup dir, the newest few kept."""
+        from jobs.backup import scheduled_backup
+
+        s = self.settings
+        backups = s.backup_dir or s.data_dir / "backups"
+        return scheduled_backup(self.backup, backups, s.backup_keep, utc_now()).files
+
     def snapshot(self) -> Path:
         """Parquet copies of the main tables for notebooks, readable while the engine runs."""
         return write_snapshot(self.store, self.settings.snapshots_dir, utc_now())
@@ -297,8 +321,9 @@ class Engine:
                 "retention": (s.retention_interval_seconds, self.retention),
                 "snapshot": (s.snapshot_interval_seconds, lambda: int(bool(self.snapshot()))),
                 "reindex": (REINDEX_INTERVAL_SECONDS, self.reindex_knowledge),
-            },
-        )
+            } | ({"backup": (round(s.backup_interval_hours * 3600), self.scheduled_backup)}
+                 if s.backup_interval_hours else {}),
+        )  # fmt: skip
         self._scheduler.start()
 
     def start_background(self) -> None:

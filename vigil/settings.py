@@ -173,6 +173,14 @@ class Settings(BaseSettings):
     snapshot_interval_seconds: int = Field(
         900, ge=60, description="How often Parquet snapshots for notebooks are written."
     )
+    backup_dir: Path | None = Field(
+        None, description="Where scheduled backups go (default: the data dir's `backups/`, "
+        "which backups leave out).",
+    )  # fmt: skip
+    backup_interval_hours: float = Field(
+        24.0, ge=0, description="How often a backup archive is written (0: never)."
+    )
+    backup_keep: int = Field(7, ge=1, description="How many scheduled backups are kept.")
     group_by: tuple[str, ...] = Field(
         ("service",),
         description="Labels whose values group alerts into one notification, as "
