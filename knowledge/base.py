@@ -12,7 +12,6 @@ first search after a change. One lock serialises the engine's threads.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,40 +23,30 @@ import numpy as np
 import pandas as pd
 from chromadb.config import Settings as ChromaSettings
 
-from knowledge.chunking import KINDS_BY_SUFFIX, Chunk, chunk_document, chunk_text
+from knowledge.changes import Change, apply_changes, plan_document, searchable
+from knowledge.chunking import KINDS_BY_SUFFIX, chunk_document, chunk_text
 from knowledge.embedding import build_embedding, collection_name
 from knowledge.fusion import reciprocal_rank_fusion
 from knowledge.incidents import incident_link, incident_metadata, incident_text
 from knowledge.lexical import LexicalIndex
 from knowledge.records import DocumentInfo, IngestReport, KnowledgeHit
 from knowledge.uploads import check_upload
-from vigil.clock import utc_now
 from vigil.errors import VigilError
 from vigil.settings import Settings
 
 Progress = Callable[[int, int], None]
-CHUNKER_VERSION = "1"  # bump when chunking changes, so every document is re-chunked
 _CANDIDATES = 30  # per retriever, before fusion
 _INCIDENT_KEYS = ("incident_id", "title", "service", "cause", "fix", "resolved_at")
 
 
-def _searchable(section: str, text: str) -> str:
-    """What both retrievers see: the heading path gives a deep section its context."""
-    return f"{section}\n{text}"
+def _runbook_files(directory: Path) -> list[Path]:
+    """Files of a type Vigil reads, hidden directories (``.git``, drafts) left out."""
 
+    def hidden(path: Path) -> bool:
+        return any(part.startswith(".") for part in path.relative_to(directory).parts)
 
-def _document_hash(kind: str, data: bytes) -> str:
-    return hashlib.sha256(f"{CHUNKER_VERSION}|{kind}|".encode() + data).hexdigest()
-
-
-def _chunk_ids(kind: str, source: str, chunks: list[Chunk]) -> list[str]:
-    """Stable ids: the same text in the same document keeps its id (and embedding)."""
-    seen: dict[str, int] = {}
-    ids = []
-    for chunk in chunks:
-        n = seen[chunk.content_hash] = seen.get(chunk.content_hash, 0) + 1
-        ids.append(f"{kind}:{source}#{chunk.content_hash[:16]}" + (f"-{n}" if n > 1 else ""))
-    return ids
+    readable = (p for p in directory.rglob("*") if p.suffix.lower() in KINDS_BY_SUFFIX)
+    return sorted(p for p in readable if p.is_file() and not hidden(p))
 
 
 class _Snapshot:
@@ -67,8 +56,8 @@ class _Snapshot:
         self.frame = pd.DataFrame(metadatas, index=ids)
         self.texts = dict(zip(ids, documents, strict=True))
         sections = self.frame["section"] if len(ids) else pd.Series(dtype=str)
-        searchable = [_searchable(s, d) for s, d in zip(sections, documents, strict=True)]
-        self.lexical = LexicalIndex(ids, searchable)
+        texts = [searchable(s, d) for s, d in zip(sections, documents, strict=True)]
+        self.lexical = LexicalIndex(ids, texts)
 
     def mask(self, where: Mapping[str, str]) -> np.ndarray:
         mask = np.ones(len(self.frame), dtype=bool)
@@ -127,14 +116,15 @@ class KnowledgeBase:
         and changes nothing."""
         source = check_upload(name, data)
         with self._lock:
-            taken = self._stored(where={"source": source})["kind"]
-            if any(kind != "upload" for kind in taken.values()):
+            stored = self._stored({"source": source})
+            if any(meta["kind"] != "upload" for meta in stored.values()):
                 raise VigilError(f"{source} is already a runbook's name; rename the upload")
-            return self._replace(source, "upload", data, lambda: chunk_document(source, data))
+            return self._write([self._plan(source, "upload", data, stored)])
 
     def _ingest_runbook(self, source: str, data: bytes) -> IngestReport:
         with self._lock:
-            return self._replace(source, "runbook", data, lambda: chunk_document(source, data))
+            stored = self._stored({"source": source})
+            return self._write([self._plan(source, "runbook", data, stored)])
 
     def index_incident(self, incident_id: str, title: str, service: str | None, cause: str,
                        fix: str, text: str = "",
@@ -147,13 +137,16 @@ class KnowledgeBase:
         extra = incident_metadata(incident_id, title, service, cause, fix, resolved_at)
         data = repr(sorted(extra.items())).encode() + body.encode()
         with self._lock:
-            self._replace(incident_id, "incident", data,
-                          lambda: chunk_text(body, f"{title}.txt"), extra)  # fmt: skip
+            stored = self._stored({"source": incident_id})
+            hashes = {cid: meta["doc_hash"] for cid, meta in stored.items()}
+            chunker = lambda: chunk_text(body, f"{title}.txt")  # noqa: E731
+            change = plan_document(incident_id, "incident", data, chunker, hashes, extra)
+            self._write([change])
 
     def delete(self, source: str) -> int:
         """Remove a document or incident; returns how many chunks went."""
         with self._lock:
-            ids = list(self._stored(where={"source": source})["kind"])
+            ids = list(self._stored({"source": source}))
             if ids:
                 self._collection.delete(ids=ids)
                 self._snapshot = None
@@ -167,69 +160,50 @@ class KnowledgeBase:
         directory = Path(directory or self.runbooks_dir)
         if not directory.is_dir():
             raise VigilError(f"runbooks directory {directory} does not exist")
-        files = sorted(p for p in directory.rglob("*") if p.is_file()
-                       and p.suffix.lower() in KINDS_BY_SUFFIX
-                       and not any(part.startswith(".")
-                                   for part in p.relative_to(directory).parts))  # fmt: skip
-        report = IngestReport()
+        files = _runbook_files(directory)
         with self._lock:
-            stored = self._stored(where={"kind": "runbook"})["source"]
-            present = set()
+            by_source: dict[str, dict[str, dict[str, str]]] = {}
+            for cid, meta in self._stored({"kind": "runbook"}).items():
+                by_source.setdefault(meta["source"], {})[cid] = meta
+            changes, errors = [], []
             for done, path in enumerate(files, start=1):
                 source = path.relative_to(directory).as_posix()
-                present.add(source)
                 try:
-                    report += self._ingest_runbook(source, path.read_bytes())
+                    changes.append(self._plan(source, "runbook", path.read_bytes(),
+                                              by_source.pop(source, {})))  # fmt: skip
                 except (VigilError, OSError) as exc:
-                    report += IngestReport(errors=(f"{source}: {exc}",))
+                    by_source.pop(source, None)  # keeps its previous chunks
+                    errors.append(f"{source}: {exc}")
                 if progress is not None:
                     progress(done, len(files))
-            for source in sorted(set(stored.values()) - present):
-                report += IngestReport(removed=(source,), chunks_removed=self.delete(source))
-        return report
+            report = self._write(changes)
+            for source, stored in sorted(by_source.items()):  # files that are gone
+                self._collection.delete(ids=list(stored))
+                report += IngestReport(removed=(source,), chunks_removed=len(stored))
+            self._snapshot = None if by_source else self._snapshot
+        return report + IngestReport(errors=tuple(errors))
 
-    def _replace(self, source: str, kind: str, data: bytes, chunker: Callable[[], list[Chunk]],
-                 extra: Mapping[str, str] | None = None) -> IngestReport:  # fmt: skip
-        """Make the stored chunks of ``source`` those of ``data``, reusing embeddings."""
-        doc_hash = _document_hash(kind, data)
-        old = self._stored(where={"source": source})
-        if old["doc_hash"] and set(old["doc_hash"].values()) == {doc_hash}:
-            return IngestReport(unchanged=(source,), chunks_kept=len(old["doc_hash"]))
-        chunks = chunker()
-        ids = _chunk_ids(kind, source, chunks)
-        now = utc_now().isoformat()
-        metas = [{"source": source, "kind": kind, "section": c.section, "anchor": c.anchor,
-                  "language": c.language, "hash": c.content_hash, "doc_hash": doc_hash,
-                  "position": i, "updated_at": now, **(extra or {})}
-                 for i, c in enumerate(chunks)]  # fmt: skip
-        new = [i for i, cid in enumerate(ids) if cid not in old["doc_hash"]]
-        kept = [i for i, cid in enumerate(ids) if cid in old["doc_hash"]]
-        gone = sorted(set(old["doc_hash"]) - set(ids))
-        vectors = self._embed([_searchable(chunks[i].section, chunks[i].text) for i in new])
-        if new:
-            self._collection.upsert(ids=[ids[i] for i in new], embeddings=vectors,
-                                    documents=[chunks[i].text for i in new],
-                                    metadatas=[metas[i] for i in new])  # fmt: skip
-        if kept:
-            self._collection.update(ids=[ids[i] for i in kept],
-                                    metadatas=[metas[i] for i in kept])  # fmt: skip
-        if gone:
-            self._collection.delete(ids=gone)
-        self._snapshot = None
-        return IngestReport(indexed=(source,), chunks_embedded=len(new), chunks_kept=len(kept),
-                            chunks_removed=len(gone))  # fmt: skip
+    @staticmethod
+    def _plan(source: str, kind: str, data: bytes, stored: Mapping[str, Mapping[str, str]]
+              ) -> Change:  # fmt: skip
+        hashes = {cid: meta["doc_hash"] for cid, meta in stored.items()}
+        return plan_document(source, kind, data, lambda: chunk_document(source, data), hashes)
+
+    def _write(self, changes: list[Change]) -> IngestReport:
+        report = apply_changes(self._collection, self._embed, changes,
+                               self._client.get_max_batch_size())  # fmt: skip
+        if report.indexed:
+            self._snapshot = None
+        return report
 
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
         return list(self._embedding(texts)) if texts else []
 
     def _stored(self, where: Mapping[str, str]) -> dict[str, dict[str, str]]:
-        """Metadata columns of the matching chunks, each as {chunk id: value}."""
+        """Chunk id to its kind, source and document hash, for the matching chunks."""
         got = self._collection.get(where=dict(where), include=["metadatas"])
-        columns: dict[str, dict[str, str]] = {"kind": {}, "source": {}, "doc_hash": {}}
-        for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
-            for key, values in columns.items():
-                values[cid] = str(meta.get(key, ""))
-        return columns
+        return {cid: {key: str(meta.get(key, "")) for key in ("kind", "source", "doc_hash")}
+                for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)}  # fmt: skip
 
     # -- reading ---------------------------------------------------------------------
 
