@@ -20,7 +20,7 @@ from html import escape
 import pandas as pd
 import streamlit as st
 
-from vigil import queries, wall_views
+from vigil import queries, wall_playlist, wall_views
 from vigil.clock import utc_now
 from vigil.engine import EngineStatus, get_engine
 from vigil.i18n import LANG_STATE_KEY, format_duration, format_time, t
@@ -143,7 +143,7 @@ def _picked() -> None:
 
 
 def _desk_view() -> str:
-    return wall_views.pinned_view(st.query_params.get("view")) or settings.wall_views[0]
+    return wall_playlist.pinned_view(st.query_params.get("view")) or settings.wall_views[0]
 
 
 def _desk_picker() -> None:
@@ -159,8 +159,8 @@ def wall() -> None:
     """One refresh of the wall; reads everything anew so nothing shown is cached."""
     store, now, status = engine.store, utc_now(), engine.status()
     newest = queries.newest_sample_ts(store)
-    pinned = wall_views.pinned_view(st.query_params.get("view"))
-    view = wall_views.current_view(
+    pinned = wall_playlist.pinned_view(st.query_params.get("view"))
+    view = wall_playlist.current_view(
         now, settings.wall_views, settings.wall_rotate_seconds, pinned, rotate=kiosk
     )
     _header(view, pinned is not None, now, newest)
@@ -172,7 +172,7 @@ def wall() -> None:
     stale = queries.is_stale(newest, now, settings.stale_after_seconds)
     if stale:
         _stale_banner(now, newest)
-    scale = wall_views.chart_scale(st.query_params.get("scale"))
+    scale = wall_playlist.chart_scale(st.query_params.get("scale"))
     context = wall_views.WallContext(store, settings, now, newest, stale, lang, scale)
     wall_views.render(view, context)
 

@@ -125,7 +125,7 @@ def service_map(
     """The estate as a graph for the wall: callers on the left, what they call on the right.
 
     ``nodes`` has ``service, x, y, status, label`` (x = dependency depth, see
-    :func:`vigil.wall_views.map_layout`); a node is filled in its status colour (grey when
+    :func:`vigil.wall_map_layout.map_layout`); a node is filled in its status colour (grey when
     no series tell its state) and ``label`` is written under it in large type. ``dim``
     greys everything out, for data that is stale.
     """

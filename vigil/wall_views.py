@@ -1,19 +1,17 @@
-"""The wall's playlist: which view a TV shows now, and the views it rotates through.
+"""The wall's views: health, service map, firing alerts, top anomalies, capacity.
 
-Which view shows is a pure function of the clock (:func:`view_at`), so every TV on the
-same playlist shows the same view at the same moment and nothing is kept between
-refreshes. Each renderer draws one view inside the page's auto-refreshing fragment from a
-:class:`WallContext`; the page draws what every view shares (header, stale banner).
+Each renderer draws one view inside the page's auto-refreshing fragment from a
+:class:`WallContext`; the page draws what every view shares (header, stale banner), and
+:mod:`vigil.wall_playlist` says which view shows now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -22,7 +20,7 @@ from analytics.capacity import HORIZON, capacity_forecast, trend_line
 from vigil import queries
 from vigil.charts import STATUS_COLOURS
 from vigil.i18n import format_duration, format_number, format_time, t
-from vigil.settings import WALL_VIEWS, Settings
+from vigil.settings import Settings
 from vigil.store import Store
 from vigil.topology import service_dependencies
 from vigil.wall_charts import (
@@ -33,6 +31,7 @@ from vigil.wall_charts import (
     wall_series_with_band,
     wall_sparkline,
 )
+from vigil.wall_map_layout import map_layout
 
 ALERT_ROWS = 8
 FULL_ALERT_ROWS = 12
@@ -43,7 +42,6 @@ CAPACITY_HEIGHT = 300
 TIMELINE_WINDOW = pd.Timedelta(hours=24)
 SEVERITY_COLOURS = {"critical": "#dc2626", "warning": "#f59e0b", "info": "#3b82f6"}
 STATIC = {"displayModeBar": False, "staticPlot": True}  # nobody clicks a wall
-MAP_ROWS = 4  # services in one column of the map that still read from across a room
 
 
 @dataclass(frozen=True)
@@ -62,89 +60,6 @@ class WallContext:
     def data_end(self) -> pd.Timestamp:
         """Where windows end: the newest sample, so a stale wall still shows its last data."""
         return min(self.now, self.newest)
-
-
-def view_at(now: pd.Timestamp, views: Sequence[str], rotate_seconds: int) -> str:
-    """The playlist's view at ``now``: slot ``floor(epoch seconds / rotate)`` modulo the
-    playlist length. Every TV agrees without talking to the others; 0 means no rotation."""
-    if rotate_seconds <= 0 or len(views) == 1:
-        return views[0]
-    epoch_seconds = pd.Timestamp(now).value // 1_000_000_000
-    return views[(epoch_seconds // rotate_seconds) % len(views)]
-
-
-def chart_scale(param: str | None) -> float:
-    """``?scale=2`` draws the wall's charts twice as large, for a 4K TV whose browser
-    renders at 100 % (the HTML grows with the screen by itself; plotly counts pixels).
-    Anything unreadable is 1; the range is 1 to 4."""
-    try:
-        value = float(param) if param else 1.0
-    except ValueError:
-        return 1.0
-    return min(max(value, 1.0), 4.0) if np.isfinite(value) else 1.0
-
-
-def pinned_view(param: str | None) -> str | None:
-    """The view ``?view=NAME`` pins (a wall that must always show the map); else None."""
-    name = (param or "").strip().lower()
-    return name if name in WALL_VIEWS else None
-
-
-def current_view(
-    now: pd.Timestamp, views: Sequence[str], rotate_seconds: int, pinned: str | None,
-    rotate: bool,
-) -> str:  # fmt: skip
-    """A pin wins; a kiosk TV follows the clock; a desk shows the first view until asked."""
-    if pinned is not None:
-        return pinned
-    return view_at(now, views, rotate_seconds) if rotate else views[0]
-
-
-def dependency_depths(
-    dependencies: Mapping[str, Sequence[str]], services: Sequence[str]
-) -> dict[str, int]:
-    """Longest call chain above each service: 0 for a service nobody calls.
-
-    No chain is longer than the number of services, so a cycle in a hand-written graph
-    ends the loop (with stretched depths) instead of hanging the wall."""
-    names = set(services) | set(dependencies) | {c for cs in dependencies.values() for c in cs}
-    depth = dict.fromkeys(sorted(names), 0)
-    edges = [(a, b) for a, callees in dependencies.items() for b in callees if a != b]
-    deepest = len(depth) - 1
-    for _ in range(len(depth)):
-        changed = False
-        for caller, callee in edges:
-            if depth[callee] <= depth[caller] < deepest:
-                depth[callee], changed = depth[caller] + 1, True
-        if not changed:
-            break
-    return depth
-
-
-def map_layout(dependencies: Mapping[str, Sequence[str]], services: Sequence[str]) -> pd.DataFrame:
-    """``service, x, y`` for the map: x is the dependency depth (callers left, callees
-    right); within a column, services sit near the mean height of their callers (fewer
-    crossing arrows), centred on 0, top first. Services that call nobody and that nobody
-    calls stand apart to the right, :data:`MAP_ROWS` to a column, so an estate without a
-    graph becomes a grid rather than one unreadable column."""
-    depth = dependency_depths(dependencies, services)
-    edges = [(a, b) for a, callees in dependencies.items() for b in callees if a != b]
-    linked = {s for edge in edges for s in edge}
-    columns: dict[int, list[str]] = {}
-    for name in sorted(linked):
-        columns.setdefault(depth[name], []).append(name)
-    free = max(columns, default=-1) + 1
-    for i, name in enumerate(sorted(set(depth) - linked)):
-        columns.setdefault(free + i // MAP_ROWS, []).append(name)
-    y: dict[str, float] = {}
-    for x in sorted(columns):
-        above = {s: [-y[a] for a, b in edges if b == s and a in y] for s in columns[x]}
-        names = sorted(columns[x], key=lambda s: (np.mean(above[s]) if above[s] else 0.0, s))
-        y.update({name: (len(names) - 1) / 2 - rank for rank, name in enumerate(names)})
-    rows = [(s, float(x), y[s]) for x, names in columns.items() for s in names]
-    return pd.DataFrame(rows, columns=["service", "x", "y"]).sort_values(
-        ["x", "y"], ascending=[True, False], ignore_index=True
-    )
 
 
 # -- shared pieces -------------------------------------------------------------------------

@@ -21,14 +21,8 @@ from vigil.settings import WALL_VIEWS
 from vigil.sources.demo import DEPENDENCIES
 from vigil.store import Store
 from vigil.wall_charts import scale_figure, service_map
-from vigil.wall_views import (
-    chart_scale,
-    current_view,
-    dependency_depths,
-    map_layout,
-    pinned_view,
-    view_at,
-)
+from vigil.wall_map_layout import dependency_depths, map_layout
+from vigil.wall_playlist import chart_scale, current_view, pinned_view, view_at
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 EPOCH = pd.Timestamp("1970-01-01")
