@@ -1,6 +1,7 @@
 """How often root-cause ranking names the service that really broke, on the demo estate.
 
     python -m bench.rca [--seeds 1 2 3] [--days 14] [--delay 10m]
+    python -m bench.rca --synthetic 10000
 
 For every seed: backfill the demo estate into a temporary data dir, fit, score and
 evaluate rules as ``vigil demo`` does, then ask :func:`vigil.rca.root_causes` about every
@@ -9,7 +10,8 @@ fired, or ten minutes after it began if none did. The incident's root service is
 with the ranked services; top-1 and top-3 accuracy are printed per seed, per incident
 kind and overall. ``--delay`` asks a fixed time after each incident began instead, alerts
 or not: a harder test for slow incidents such as leaks. docs/BENCHMARKS.md records the
-figures.
+figures. ``--synthetic N`` instead times the ranking alone on N synthetic series of an
+hour each, one in a hundred with a step, to show it scales with the estate.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from analytics.rca import rank_root_causes
 from vigil.clock import utc_now
 from vigil.engine import Engine
 from vigil.rca import root_causes
@@ -93,6 +97,31 @@ def _accuracy(frame: pd.DataFrame) -> str:
     return f"top-1 {top1:.2f}   top-3 {top3:.2f}   ({len(frame)} incidents)"
 
 
+def _synthetic(n_series: int, points: int = 60) -> None:
+    """Time :func:`rank_root_causes` on ``n_series`` one-minute series, 1 % with a step."""
+    rng = np.random.default_rng(0)
+    ts = pd.Timestamp("2025-03-03") + pd.to_timedelta(np.arange(points), unit="min")
+    values = rng.standard_normal((n_series, points))
+    scores = rng.uniform(0, 0.8, (n_series, points))
+    stepped = rng.choice(n_series, max(n_series // 100, 1), replace=False)
+    values[stepped, 40:] += 8
+    scores[stepped, 42:] = 0.99
+    points_frame = pd.DataFrame({"series_id": np.repeat(np.arange(n_series), points),
+                                 "ts": np.tile(ts, n_series), "value": values.ravel(),
+                                 "score": scores.ravel()})  # fmt: skip
+    services = [f"svc{i % 50}" for i in range(n_series)]
+    info = pd.DataFrame({"series_id": np.arange(n_series), "series_key": [f"m{{id={i}}}" for i in
+                         range(n_series)], "metric": "m", "service": services})  # fmt: skip
+    graph = {f"svc{i}": (f"svc{i + 1}",) for i in range(49)}
+    started = time.perf_counter()
+    ranking = rank_root_causes(points_frame, info, graph, end=ts[-1])
+    elapsed = time.perf_counter() - started
+    print(
+        f"{n_series:,} series x {points} points: {elapsed * 1000:.0f} ms, "
+        f"{len(ranking.series)} candidate series in {len(ranking.services)} services"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -100,11 +129,16 @@ def main() -> None:
     parser.add_argument("--delay", type=pd.Timedelta, default=None,
                         help="Ask this long after each incident began (e.g. 10m), not at its "
                         "first alert.")  # fmt: skip
+    parser.add_argument("--synthetic", type=int, default=0,
+                        help="Only time the ranking on this many synthetic series.")  # fmt: skip
     parser.add_argument("--verbose", action="store_true", help="Print every miss.")
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
+    if args.synthetic:
+        _synthetic(args.synthetic)
+        return
     results = []
     started = time.perf_counter()
     for seed in args.seeds:
