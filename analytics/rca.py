@@ -16,11 +16,14 @@ symptom. This module ranks candidates from three kinds of evidence, in this orde
    with ``sigma`` a robust noise scale from the median absolute first difference (a step
    barely moves it). The split with the largest statistic is the change point; the test
    runs on the residual from the baseline's expectation where the detectors provide one,
-   so seasonality does not look like a change. The scores refine it: when the anomalous
-   run that covers the change point started earlier (a ramp, whose best mean split lies in
-   its middle), the onset moves back to the run's first point; when the change is not
-   significant, the onset is the first point of the strongest anomalous run. Scores are
-   computed online, so they lag by a point or two; the change point does not.
+   so seasonality does not look like a change. The scores refine it: the change point is
+   kept when it falls inside an anomalous run or a few points before one (scores are
+   computed online and trail a change by a point or two; the change point does not), and
+   moves back to the run's first point when that came earlier (a ramp, whose best mean
+   split lies in its middle). A change point the scores do not confirm is the slow drift
+   of a real estate (residuals are autocorrelated, so the statistic of a quiet hour is
+   often 20 or more, far above any iid significance level); the onset is then the first
+   point of the strongest anomalous run.
 3. **Where does it sit in the dependency graph?** An edge caller → callee makes the callee
    the likelier cause. A service is *explained* when an anomalous service it (transitively)
    depends on became anomalous before it, or within ``tolerance`` of it: then it is a
@@ -62,6 +65,7 @@ class RcaParams:
     min_points: int = 2  # anomalous points a series needs; one blip is noise
     min_z: float = 5.0  # change-point statistic a change must reach to set the onset
     tolerance: pd.Timedelta = _TOLERANCE  # "about the same time"
+    score_lag: int = 5  # points the detectors' online scores may trail a change
     silent_steps: int = 3  # missing steps at the end of the window that make a series silent
 
 
@@ -110,6 +114,7 @@ class ChangePoints:
     index: np.ndarray  # first point after the change; -1 where no split was possible
     z: np.ndarray
     shift: np.ndarray  # (mean after - mean before) / sigma
+    sigma: np.ndarray  # the robust noise scale the statistic used
 
 
 def change_points(matrix: np.ndarray, min_segment: int = 2) -> ChangePoints:
@@ -124,7 +129,7 @@ def change_points(matrix: np.ndarray, min_segment: int = 2) -> ChangePoints:
     sigma = _robust_sigma(x)
     if n_cols < 2 * min_segment:
         empty = np.full(n_rows, np.nan)
-        return ChangePoints(np.full(n_rows, -1), np.zeros(n_rows), empty)
+        return ChangePoints(np.full(n_rows, -1), np.zeros(n_rows), empty, sigma)
     csum = np.cumsum(np.where(present, x, 0.0), axis=1)
     ccount = np.cumsum(present, axis=1)
     n_left, s_left = ccount[:, :-1], csum[:, :-1]
@@ -144,6 +149,7 @@ def change_points(matrix: np.ndarray, min_segment: int = 2) -> ChangePoints:
         index=np.where(ok, best + 1, -1),
         z=np.where(ok, best_z, 0.0),
         shift=np.where(ok, shift[rows, best], np.nan),
+        sigma=sigma,
     )
 
 
@@ -197,16 +203,32 @@ def _runs(mask: np.ndarray, max_gap: int = 1) -> list[tuple[int, int]]:
 
 
 def _refined_onset(scores: np.ndarray, cp: int, z: float, params: RcaParams) -> int:
-    """The onset index: the change point, moved back to the start of the anomalous run
-    that covers it; without a significant change, the start of the strongest run."""
+    """The onset index: the change point when the scores confirm it, else the first point
+    of the strongest anomalous run.
+
+    A change point is confirmed when it falls inside an anomalous run or at most
+    ``score_lag`` points before one (online scores trail their samples); it then moves back
+    to the run's first point if that came earlier (a ramp's best split lies in its middle).
+    A change the scores do not confirm is drift the baselines expect.
+    """
     runs = _runs(np.nan_to_num(scores, nan=0.0) >= params.threshold)
-    if cp >= 0 and z >= params.min_z:
-        covering = [first for first, last in runs if first <= cp <= last]
-        return min([cp, *covering])
     if not runs:
         return max(cp, 0)
+    if cp >= 0 and z >= params.min_z:
+        confirming = [first for first, last in runs if first - params.score_lag <= cp <= last]
+        if confirming:
+            return min(cp, confirming[0])
     peaks = [np.nanmax(scores[first : last + 1]) for first, last in runs]
     return runs[int(np.argmax(peaks))][0]
+
+
+def _shift_at(signal: np.ndarray, sigma: float, at: int, fallback: float) -> float:
+    """How far the mean moved at the onset, in noise units; ``fallback`` (the change
+    point's shift) when one side has fewer than two points."""
+    before, after = signal[:at], signal[at:]
+    if np.count_nonzero(~np.isnan(before)) < 2 or np.count_nonzero(~np.isnan(after)) < 1:
+        return float(np.nan_to_num(abs(fallback), nan=0.0))
+    return float(abs(np.nanmean(after) - np.nanmean(before)) / sigma)
 
 
 def _series_evidence(
@@ -239,7 +261,7 @@ def _series_evidence(
             continue
         cp = int(cps.index[i])
         at = _refined_onset(m["score"][i], cp, float(cps.z[i]), params)
-        strength = float(np.nan_to_num(abs(cps.shift[i]), nan=0.0))
+        strength = _shift_at(m["signal"][i], float(cps.sigma[i]), at, float(cps.shift[i]))
         cp_ts = times[cp] if cp >= 0 else None
         rows.append((ids[i], times[at], cp_ts, float(np.nanmax(m["score"][i])),
                      min(strength, STRENGTH_CAP), False))  # fmt: skip

@@ -203,3 +203,14 @@ def test_missing_columns_are_a_clear_error() -> None:
     points, info = _window({"a{svc=db}": ("db", *_series(rng, 30, 8))})
     with pytest.raises(ValueError, match="score"):
         rank_root_causes(points.drop(columns="score"), info, GRAPH, end=END)
+
+
+def test_a_change_point_the_scores_do_not_confirm_does_not_set_the_onset() -> None:
+    """Drift the baseline expects moves the best split; the anomaly is where scores say."""
+    rng = np.random.default_rng(13)
+    values = 10 + np.linspace(0, 20, N) + 0.2 * rng.standard_normal(N)
+    scores = np.where(np.arange(N) >= 48, 0.99, 0.2)
+    points, info = _window({"rate{svc=db}": ("db", values, scores)})
+    candidate = rank_root_causes(points, info, GRAPH, end=END).series[0]
+    assert candidate.change_point is not None and candidate.change_point < START + 40 * STEP
+    assert candidate.onset == START + 48 * STEP
