@@ -194,6 +194,7 @@ from vigil.cli_backup import backup, restore  # noqa: E402
 from vigil.cli_notify import notify_app  # noqa: E402
 from vigil.cli_rca import rca  # noqa: E402
 from vigil.cli_rules import rules_app  # noqa: E402
+from vigil.cli_users import token_app, user_app  # noqa: E402
 
 app.command()(ask)
 app.command()(backup)
@@ -202,6 +203,8 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(notify_app, name="notifications")
 app.add_typer(rules_app, name="rules")
 app.add_typer(silences_app, name="silences")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="wall-token")
 app.command("rca")(rca)
 
 

@@ -34,6 +34,7 @@ from jobs.snapshot import write_snapshot
 from vigil import metrics
 from vigil.alert_actions import act_on_alert
 from vigil.alert_list import list_alerts
+from vigil.auth import ensure_first_admin
 from vigil.clock import utc_now
 from vigil.errors import BusyError
 from vigil.http import HttpServer, start_http_server
@@ -81,6 +82,9 @@ class Engine:
         self._knowledge: KnowledgeBase | None = None
         self._knowledge_lock = threading.Lock()
         seed_default_rules(self.store)
+        admin = self.settings.admin_password
+        ensure_first_admin(self.store, self.settings.admin_user,
+                           admin.get_secret_value() if admin else None)  # fmt: skip
         self._metrics = metrics.bind_store(self.store, lambda: self._status.phase)
         metrics.declare_jobs(list(JOBS))
         self.http = self._start_http()

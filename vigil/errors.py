@@ -35,3 +35,11 @@ class IntakeError(VigilError):
 
 class ForwardError(VigilError):
     """At least one Alertmanager did not take the forwarded alerts; the others did."""
+
+
+class PermissionDenied(VigilError):
+    """The signed-in user's role does not allow this change."""
+
+
+class LoginError(VigilError):
+    """A login that did not succeed; the message never says which part was wrong."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pandas as pd
 from pydantic import (
     BaseModel,
     Field,
@@ -41,6 +43,9 @@ from vigil.notify_settings import (
 )
 from vigil.secrets import SecretsFileError, file_secrets, lookup, secrets_file
 
+if TYPE_CHECKING:
+    from vigil.auth import LoginPolicy
+
 # A critical alert on a host mutes that host's warnings (Alertmanager's classic example).
 DEFAULT_INHIBIT_RULES = (
     {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
@@ -49,7 +54,7 @@ DEFAULT_INHIBIT_RULES = (
 
 
 WALL_VIEWS = ("health", "map", "alerts", "anomalies", "capacity")
-SECRET_SETTINGS = ("intake_token", "llm_api_key", "embedding_api_key")
+SECRET_SETTINGS = ("intake_token", "llm_api_key", "embedding_api_key", "admin_password")
 
 
 def _config_file() -> Path:
@@ -292,6 +297,21 @@ class Settings(BaseSettings):
         None, description="Runbooks the knowledge base indexes (default: the data dir's "
         "`runbooks/`, where the sample runbooks ship)."
     )  # fmt: skip
+    session_idle_minutes: int = Field(
+        480, ge=1, description="A signed-in session ends after this long without a request."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins in a row before the user is locked for a while."
+    )
+    login_lockout_minutes: int = Field(15, ge=1, description="How long such a lock lasts.")
+    admin_user: str = Field(
+        "admin", description="Name of the first admin, created on first start when "
+        "`admin_password` is set and no user exists yet.",
+    )  # fmt: skip
+    admin_password: SecretStr | None = Field(
+        None, description="Password of that first admin (from the environment or the "
+        "secrets file; ignored once any user exists).",
+    )  # fmt: skip
     service_aliases: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="Other names people use for a service (TOML "
         "`[service_aliases]`, e.g. orders = [\"checkout\"]); the demo estate's when unset "
@@ -397,6 +417,13 @@ class Settings(BaseSettings):
     @property
     def lock_path(self) -> Path:
         return self.data_dir / "vigil.lock"
+
+    def login_policy(self) -> LoginPolicy:
+        from vigil.auth import LoginPolicy
+
+        return LoginPolicy(self.login_max_failures,
+                           pd.Timedelta(minutes=self.login_lockout_minutes),
+                           pd.Timedelta(minutes=self.session_idle_minutes))  # fmt: skip
 
     @property
     def chroma_dir(self) -> Path:
