@@ -52,12 +52,13 @@ def _runbook_files(directory: Path) -> list[Path]:
 class _Snapshot:
     """Every stored chunk, as the lexical index and the hit builder need them."""
 
-    def __init__(self, ids: list[str], documents: list[str], metadatas: list[dict]) -> None:
+    def __init__(self, ids: list[str], documents: list[str], metadatas: list[dict],
+                 token_cache: dict[str, list[str]]) -> None:  # fmt: skip
         self.frame = pd.DataFrame(metadatas, index=ids)
         self.texts = dict(zip(ids, documents, strict=True))
         sections = self.frame["section"] if len(ids) else pd.Series(dtype=str)
         texts = [searchable(s, d) for s, d in zip(sections, documents, strict=True)]
-        self.lexical = LexicalIndex(ids, texts)
+        self.lexical = LexicalIndex(ids, texts, token_cache)
 
     def mask(self, where: Mapping[str, str]) -> np.ndarray:
         mask = np.ones(len(self.frame), dtype=bool)
@@ -80,6 +81,7 @@ class KnowledgeBase:
         )  # fmt: skip
         self._lock = threading.RLock()
         self._snapshot: _Snapshot | None = None
+        self._tokens: dict[str, list[str]] = {}
 
     @classmethod
     def open(cls, settings: Settings, embedding: Any | None = None) -> KnowledgeBase:
@@ -271,7 +273,8 @@ class KnowledgeBase:
         if self._snapshot is None:
             got = self._collection.get(include=["documents", "metadatas"])
             self._snapshot = _Snapshot(list(got["ids"]), list(got["documents"] or []),
-                                       [dict(m) for m in got["metadatas"] or []])  # fmt: skip
+                                       [dict(m) for m in got["metadatas"] or []],
+                                       self._tokens)  # fmt: skip
         return self._snapshot
 
     @staticmethod

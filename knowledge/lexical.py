@@ -18,12 +18,20 @@ from knowledge.text import tokenize
 class LexicalIndex:
     """BM25 (``bm25s``, Lucene's variant) over tokens of :func:`knowledge.text.tokenize`."""
 
-    def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+    def __init__(self, ids: Sequence[str], texts: Sequence[str],
+                 token_cache: dict[str, list[str]] | None = None) -> None:  # fmt: skip
+        """``token_cache`` maps chunk ids to their tokens from an earlier build: chunk ids
+        are content hashes, so only chunks added since are tokenized again (tokenizing is
+        most of a rebuild). It is updated in place and pruned to ``ids``."""
         self.ids = list(ids)
+        cache = {} if token_cache is None else token_cache
+        tokens = [cache.get(cid) or tokenize(text) for cid, text in zip(ids, texts, strict=True)]
+        cache.clear()
+        cache.update(zip(self.ids, tokens, strict=True))
         self._bm25: bm25s.BM25 | None = None
         if self.ids:
             self._bm25 = bm25s.BM25()
-            self._bm25.index([tokenize(t) for t in texts], show_progress=False)
+            self._bm25.index(tokens, show_progress=False)
 
     def top(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[str]:
         """Ids of the ``n`` best-scoring chunks that contain a query term; ``allowed`` is a
