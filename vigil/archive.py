@@ -90,7 +90,8 @@ def write_archive(staging: Path, manifest: Manifest, out: Path) -> int:
     """
     partial = out.parent / f".{out.name}.partial-{os.getpid()}"
     try:
-        with tarfile.open(partial, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as tar:
+        # level 1: DuckDB pages are compressed already; 6 takes twice as long for 4 % less
+        with tarfile.open(partial, "w:gz", compresslevel=1, format=tarfile.PAX_FORMAT) as tar:
             _add_bytes(tar, MANIFEST, manifest.to_json())
             for name in manifest.files:
                 info = tarfile.TarInfo(name)

@@ -4,7 +4,8 @@ Backups travel (to object storage, to a colleague, into a ticket), so they carry
 settings that shaped the data, never a credential. A value is a secret when it is a
 ``SecretStr`` or when its field's name says so (it ends in key or token, or has password,
 secret or authorization in it); header values count as secrets too, since they usually
-carry one. Over-redacting a harmless field costs nothing; leaking a key costs a rotation.
+carry one, and so do the credentials of a URL (``https://user:pw@host``). Over-redacting
+a harmless field costs nothing; leaking a key costs a rotation.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _SECRET_WORDS = frozenset({"password", "passwd", "secret", "authorization", "cre
 _SECRET_ENDINGS = frozenset({"key", "apikey", "token"})  # llm_api_key, not token_budget
 _SECRET_CONTAINERS = frozenset({"headers"})
 SET, UNSET = "set", "unset"
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)  # https://user:pw@host
 
 
 def redacted_settings(settings: Settings) -> dict[str, Any]:
@@ -39,7 +41,9 @@ def _redact(value: Any, secret: bool) -> Any:
         return [_redact(v, secret=False) for v in value]
     if isinstance(value, PurePath):
         return str(value)
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, str):
+        return _USERINFO.sub(r"\1set@", value)
+    if value is None or isinstance(value, bool | int | float):
         return value
     return str(value)
 

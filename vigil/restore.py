@@ -44,11 +44,11 @@ def restore_backup(archive: Path, data_dir: Path, *, force: bool = False) -> Res
     """Restore ``archive`` into ``data_dir``; :class:`VigilError` (one line) and nothing
     changed when the archive or the target is not fit."""
     archive, data_dir = Path(archive).resolve(), Path(data_dir).resolve()
+    if (data_dir / DATABASE).exists() and not force:
+        raise VigilError(f"{data_dir} already holds a database; restore into an empty "
+                         "data dir, or pass --force to move the current one aside")  # fmt: skip
     lock = _hold(data_dir) if data_dir.exists() else None
     try:
-        if (data_dir / DATABASE).exists() and not force:
-            raise VigilError(f"{data_dir} already holds a database; restore into an empty "
-                             "data dir, or pass --force to move the current one aside")  # fmt: skip
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}.restore-", dir=data_dir.parent))
         try:
@@ -122,6 +122,6 @@ def _move_in(staging: Path, data_dir: Path) -> Path | None:
         aside.mkdir()
         for name in clashes:
             os.replace(data_dir / name, aside / name)
-    for piece in pieces:
-        os.replace(piece, data_dir / piece.name)
+    for piece in pieces:  # a move, not a rename: the target may be another mount
+        shutil.move(piece, data_dir / piece.name)
     return aside
