@@ -9,6 +9,7 @@ This module gathers those and writes them up, clearly labelled as Vigil's own an
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,13 @@ log = logging.getLogger(__name__)
 SYMPTOM_WORDS = {"latency": "latency slow response time", "errors": "errors failures 5xx",
                  "saturation": "cpu memory disk saturation", "traffic": "traffic load requests",
                  "down": "down unavailable no data"}  # fmt: skip
+SYMPTOM_METRICS = {
+    "latency": re.compile(r"duration|latency|seconds|lag"),
+    "errors": re.compile(r"error|fail|5xx"),
+    "saturation": re.compile(r"cpu|memory|disk|util|used|connections"),
+    "traffic": re.compile(r"requests|per_second|rate|qps|bytes"),
+}
+"""Metric names that show a symptom, to choose which of a service's series to chart first."""
 CANDIDATES_SHOWN = 5
 RUNBOOK_PASSAGES = 3
 PASSAGE_CHARS = 400
@@ -110,12 +118,18 @@ def gather_evidence(store: Store, settings: Settings, knowledge: Any | None, que
     return Evidence(question, topic, at, alert, rca, incidents, runbooks, problems)
 
 
-def _series_citations(rca: Any) -> list[Citation]:
-    """The top service's best series first, so the first chart shows the likely cause."""
+def _series_citations(rca: Any, symptom: str | None) -> list[Citation]:
+    """The top service's series first, those showing the symptom asked about ahead, so the
+    first chart is the likely cause as the responder described it ("slow": its latency)."""
     if rca is None or not rca.series:
         return []
     top = rca.services[0].service if rca.services else None
-    ordered = sorted(rca.series, key=lambda c: (c.service != top, c.rank))[:CANDIDATES_SHOWN]
+    shows = SYMPTOM_METRICS.get(symptom or "")
+
+    def order(c: Any) -> tuple[bool, bool, int]:
+        return (c.service != top, shows is None or not shows.search(c.metric), c.rank)
+
+    ordered = sorted(rca.series, key=order)[:CANDIDATES_SHOWN]
     return [Citation("series", c.series_key, f"explore?metric={c.metric}", int(c.series_id))
             for c in ordered]  # fmt: skip
 
@@ -152,7 +166,7 @@ def compose(ev: Evidence, lang: str, reason_text: str) -> tuple[str, list[Citati
         out += ["", t("assistant.ev.top", lang, service=top.service,
                       onset=format_time(top.onset, with_date=True), score=f"{top.score:.2f}"),
                 "", t("assistant.ev.ranking", lang), *_ranking_lines(ev.rca, lang)]  # fmt: skip
-        cites += _series_citations(ev.rca)
+        cites += _series_citations(ev.rca, ev.topic.symptom)
     else:
         out += ["", t("assistant.ev.no_ranking", lang)]
     if ev.incidents:
