@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -15,9 +15,11 @@ from vigil.store import Store
 log = logging.getLogger(__name__)
 
 JobBody = Callable[[], int]
-# Jobs that also run as soon as the scheduler starts, not one interval later: the
-# knowledge base should answer from the current runbooks right after a (re)start.
-RUN_AT_START = frozenset({"reindex"})
+# Jobs that also run soon after the scheduler starts, not one interval later (the
+# knowledge base should answer from the current runbooks right after a (re)start), with
+# the seconds they wait first: the UI's first page loads get the machine before Chroma
+# opens and the runbooks are embedded.
+RUN_AT_START = {"reindex": 10}
 REINDEX_INTERVAL_SECONDS = 600
 
 
@@ -39,7 +41,8 @@ def build_scheduler(store: Store, jobs: dict[str, tuple[int, JobBody]]) -> Backg
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
     for name, (interval, body) in jobs.items():
-        first = {"next_run_time": datetime.now(UTC)} if name in RUN_AT_START else {}
+        first = ({"next_run_time": datetime.now(UTC) + timedelta(seconds=RUN_AT_START[name])}
+                 if name in RUN_AT_START else {})  # fmt: skip
         scheduler.add_job(
             _guarded(store, name, body), "interval", seconds=interval, id=name, **first
         )
