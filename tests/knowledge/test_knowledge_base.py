@@ -103,6 +103,18 @@ def test_a_changed_document_replaces_its_chunks_and_reuses_unchanged_ones(
     assert [d.chunks for d in kb.documents()] == [2]
 
 
+def test_a_documents_chunks_come_back_in_reading_order(kb: KnowledgeBase, runbooks: Path) -> None:
+    write(runbooks, "redis.md", REDIS)
+    kb.reindex()
+    chunks = kb.chunks("redis.md")
+    assert [c.section for c in chunks] == [
+        "Redis runbook > RedisOutOfMemory",
+        "Redis runbook > RedisSlowCommands",
+    ]
+    assert chunks[1].link == "/knowledge?doc=redis.md#redisslowcommands"
+    assert kb.chunks("nothing.md") == []
+
+
 def test_delete_removes_a_document_and_only_it(kb: KnowledgeBase, runbooks: Path) -> None:
     write(runbooks, "redis.md", REDIS)
     write(runbooks, "kafka.md", KAFKA)
