@@ -338,6 +338,21 @@ def _service_frame(
     return frame
 
 
+def _ordered(services: pd.DataFrame, tolerance: pd.Timedelta) -> pd.DataFrame:
+    """Services in rank order with their rank (see the module docstring)."""
+    services = services.assign(
+        explained=services["downstream_of"].map(bool),
+        explains=services["upstream_of"].map(len),
+        step=(services["onset"] - services["onset"].min()) // tolerance,
+    ).sort_values(
+        ["explained", "explains", "step", "strength", "score", "service"],
+        ascending=[True, False, True, False, False, True],
+        kind="stable",
+        ignore_index=True,
+    )
+    return services.assign(rank=np.arange(1, len(services) + 1))
+
+
 def rank_root_causes(
     points: pd.DataFrame,
     info: pd.DataFrame,
@@ -368,22 +383,13 @@ def rank_root_causes(
     evidence["group"] = evidence["service"].fillna(NO_SERVICE)
     services = _service_frame(evidence.assign(service=evidence["group"]), dependencies,
                               params.tolerance)  # fmt: skip
+    services = _ordered(services, params.tolerance)
     earliest = services["onset"].min()
-    services["explained"] = services["downstream_of"].map(bool)
-    services["explains"] = services["upstream_of"].map(len)
-    services["step"] = (services["onset"] - earliest) // params.tolerance
-    services = services.sort_values(
-        ["explained", "explains", "step", "strength", "score", "service"],
-        ascending=[True, False, True, False, False, True],
-        kind="stable",
-        ignore_index=True,
-    )
-    services["rank"] = np.arange(1, len(services) + 1)
     evidence = evidence.merge(services[["service", "rank"]].rename(columns={"service": "group"}))
     evidence = evidence.sort_values(["rank", "onset", "strength", "score", "series_key"],
                                     ascending=[True, True, False, False, True],
                                     ignore_index=True)  # fmt: skip
-    series = [_series_candidate(row, i + 1) for i, row in enumerate(evidence.itertuples())]
+    series = [_series_candidate(r, i + 1) for i, r in enumerate(evidence.to_dict("records"))]
     keys = evidence.groupby("group", sort=False)["series_key"].agg(tuple)
     ranked = [
         ServiceCandidate(
@@ -403,18 +409,17 @@ def rank_root_causes(
     return RcaRanking(ranked, series)
 
 
-def _series_candidate(row: object, rank: int) -> SeriesCandidate:
-    service = row.service  # type: ignore[attr-defined]
-    cp = row.change_point  # type: ignore[attr-defined]
+def _series_candidate(row: dict, rank: int) -> SeriesCandidate:
+    service, cp = row["service"], row["change_point"]
     return SeriesCandidate(
-        series_id=int(row.series_id),  # type: ignore[attr-defined]
-        series_key=str(row.series_key),  # type: ignore[attr-defined]
-        metric=str(row.metric),  # type: ignore[attr-defined]
+        series_id=int(row["series_id"]),
+        series_key=str(row["series_key"]),
+        metric=str(row["metric"]),
         service=None if service is None or pd.isna(service) else str(service),
-        onset=pd.Timestamp(row.onset),  # type: ignore[attr-defined]
-        score=float(row.score),  # type: ignore[attr-defined]
-        strength=float(row.strength),  # type: ignore[attr-defined]
+        onset=pd.Timestamp(row["onset"]),
+        score=float(row["score"]),
+        strength=float(row["strength"]),
         rank=rank,
-        silent=bool(row.silent),  # type: ignore[attr-defined]
+        silent=bool(row["silent"]),
         change_point=None if cp is None or pd.isna(cp) else pd.Timestamp(cp),
     )
