@@ -110,7 +110,14 @@ class ChatClient:
         if tools:
             request["tools"] = list(tools)
         try:
-            stream = self._client.chat.completions.create(**request)
+            try:
+                stream = self._client.chat.completions.create(**request)
+            except openai.BadRequestError as exc:
+                if "stream_options" not in str(exc):
+                    raise
+                # older servers refuse stream_options: ask again without, usage estimated
+                request.pop("stream_options")
+                stream = self._client.chat.completions.create(**request)
             return self._collect(stream, messages, tools, on_token)
         except openai.OpenAIError as exc:
             raise self._error(exc) from None

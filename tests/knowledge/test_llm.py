@@ -66,6 +66,15 @@ def test_a_server_that_sends_no_usage_gets_an_estimate() -> None:
     assert turn.usage.completion_tokens >= 100 and turn.usage.prompt_tokens > 0
 
 
+def test_a_server_that_refuses_stream_options_is_asked_again_without() -> None:
+    refusal = Scripted(status=400, error="Unrecognized request argument supplied: stream_options")
+    with OpenAIServer(script=[refusal, Scripted("fine")]) as server:
+        turn = _client(server).chat(MESSAGES)
+    assert turn.text == "fine" and turn.usage.estimated
+    first, second = (r.body or {} for r in server.requests)
+    assert "stream_options" in first and "stream_options" not in second
+
+
 @pytest.mark.parametrize(("status", "kind"), [(429, "rate_limit"), (500, "server")])
 def test_error_statuses_become_one_line_errors(status: int, kind: str) -> None:
     with (
