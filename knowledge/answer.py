@@ -6,6 +6,7 @@ dataclasses with a plain-JSON form.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,3 +59,20 @@ def unique(citations: list[Citation]) -> tuple[Citation, ...]:
     for citation in citations:
         seen.setdefault(citation.key(), citation)
     return tuple(seen.values())
+
+
+def _names(citation: Citation) -> list[str]:
+    """What an answer may call the cited thing: its title, a runbook's file or section,
+    an alert's id, a series' metric."""
+    names = [citation.title, *re.split(r" — | > ", citation.title)]
+    if citation.link and "=" in citation.link:
+        names.append(citation.link.rsplit("=", 1)[1].split("#")[0])
+    names.append(citation.title.split("{")[0])
+    return [n.strip().lower() for n in names if len(n.strip()) >= 3]
+
+
+def mentioned_first(citations: tuple[Citation, ...], text: str) -> tuple[Citation, ...]:
+    """The citations the answer names first (in their order), the rest after: a model's
+    answer cites a few of the many things its tools returned."""
+    lowered = text.lower()
+    return tuple(sorted(citations, key=lambda c: not any(n in lowered for n in _names(c))))

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from knowledge import evidence
-from knowledge.answer import Answer, AnswerUsage, unique
+from knowledge.answer import Answer, AnswerUsage, mentioned_first, unique
 from knowledge.budget import cost, refusal
 from knowledge.llm import ChatClient, LLMError, Usage, client_from_settings
 from knowledge.prompts import system_prompt, user_prompt
@@ -157,7 +157,8 @@ class Assistant:
                             cost(usage, self.settings), usage.estimated)  # fmt: skip
         cites = [c for _, result in results for c in result.citations]
         rankings = [r.data for name, r in results if name == "rank_root_causes" and r.data]
-        return Answer(text.strip(), unique(cites)[:MAX_CITATIONS], "llm", "", spent, session,
+        ordered = mentioned_first(unique(cites), text)[:MAX_CITATIONS]
+        return Answer(text.strip(), ordered, "llm", "", spent, session,
                       rca=rankings[-1] if rankings else None)  # fmt: skip
 
     def _evidence(self, question: str, alert: dict[str, Any] | None, session: str,

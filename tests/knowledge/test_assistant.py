@@ -102,6 +102,16 @@ def test_tool_results_reach_the_model_and_the_answer_cites_them(estate: Estate) 
     )
 
 
+def test_what_the_answer_names_is_cited_first(estate: Estate) -> None:
+    calls = (("list_alerts", {}), ("search_knowledge", {"query": "mysql slow queries"}))
+    script = [Scripted(tool_calls=calls), Scripted("Follow MysqlSlowQueries in the runbook.")]
+    with OpenAIServer(script=script) as server:
+        answer = estate.assistant(server).ask(PAYMENTS_SLOW)
+    assert answer.citations[0].kind == "runbook"
+    assert answer.citations[0].title.endswith("MysqlSlowQueries")
+    assert {c.kind for c in answer.citations[1:]} >= {"alert", "runbook"}
+
+
 def test_the_tool_loop_stops_after_the_configured_rounds(estate: Estate) -> None:
     loop = Scripted(tool_calls=(("list_alerts", {}),))
     with OpenAIServer(script=[loop, loop, Scripted("done")]) as server:
