@@ -121,6 +121,9 @@ class ChatClient:
             return self._collect(stream, messages, tools, on_token)
         except openai.OpenAIError as exc:
             raise self._error(exc) from None
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # a stream off-spec
+            what = f"sent an answer Vigil cannot read ({type(exc).__name__})"
+            raise LLMError(self.scrub(f"language model {self.model} {what}")) from None
 
     def _collect(self, stream: Any, messages: Sequence[dict[str, Any]],
                  tools: Sequence[dict] | None,

@@ -114,3 +114,17 @@ def test_no_endpoint_configured_means_no_client() -> None:
     assert client_from_settings(Settings(llm_base_url=None)) is None
     client = client_from_settings(Settings(llm_base_url="http://127.0.0.1:1/v1", llm_model="m"))
     assert client is not None and client.model == "m"
+
+
+def test_a_stream_that_is_not_json_is_one_clear_line() -> None:
+    class Broken(OpenAIServer):
+        def _chunks(self, *args: object) -> list:
+            return ["not a chunk"]  # the handler writes `data: "not a chunk"`
+
+    with Broken(script=[Scripted("x")]) as server, pytest.raises(LLMError) as caught:
+        _client(server).chat(MESSAGES)
+    assert caught.value.kind == "error"
+    assert (
+        str(caught.value) == "language model gpt-4o-mini sent an answer Vigil cannot read "
+        "(AttributeError)"
+    )
