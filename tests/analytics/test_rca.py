@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.rca import (
     STRENGTH_CAP,
@@ -214,3 +216,31 @@ def test_a_change_point_the_scores_do_not_confirm_does_not_set_the_onset() -> No
     candidate = rank_root_causes(points, info, GRAPH, end=END).series[0]
     assert candidate.change_point is not None and candidate.change_point < START + 40 * STEP
     assert candidate.onset == START + 48 * STEP
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    onsets=st.lists(st.integers(5, 50), min_size=3, max_size=3),
+    shifts=st.lists(st.floats(3, 40), min_size=3, max_size=3),
+    seed=st.integers(0, 2**16),
+)
+def test_no_service_ranks_above_an_upstream_one_that_began_no_later(
+    onsets: list[int], shifts: list[float], seed: int
+) -> None:
+    """Whatever the strengths: along gateway → orders → db, a service whose upstream went
+    wrong first (or at the same time) ranks below it."""
+    rng = np.random.default_rng(seed)
+    names = ["gateway", "orders", "db"]
+    series = {
+        f"m{{svc={name}}}": (name, *_series(rng, onset, shift))
+        for name, onset, shift in zip(names, onsets, shifts, strict=True)
+    }
+    points, info = _window(series)
+    ranking = rank_root_causes(points, info, GRAPH, end=END)
+    rank = {s.service: s.rank for s in ranking.services}
+    onset = {s.service: s.onset for s in ranking.services}
+    upstream = upstream_closure(GRAPH)
+    for service in rank:
+        for cause in upstream[service] & set(rank):
+            if onset[cause] <= onset[service]:
+                assert rank[cause] < rank[service], (onset, rank)
