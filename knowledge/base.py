@@ -231,17 +231,6 @@ class KnowledgeBase:
                 rows = rows.sort_values("position")
             return [self._hit(snapshot, chunk_id, 0.0) for chunk_id in rows.index]
 
-    def chunks(self, source: str) -> list[KnowledgeHit]:
-        """A document's chunks in reading order (score 0), for showing it whole: uploads
-        exist nowhere else. Empty for an unknown source."""
-        with self._lock:
-            snapshot = self._current()
-            if snapshot.frame.empty:
-                return []
-            rows = snapshot.frame[snapshot.frame["source"] == source]
-            order = rows.sort_values("position", kind="stable").index
-            return [self._hit(snapshot, cid, 0.0) for cid in order]
-
     def search(self, query: str, k: int = 5, kind: str | None = None,
                language: str | None = None) -> list[KnowledgeHit]:  # fmt: skip
         """The ``k`` best chunks for ``query``, optionally of one kind and language."""

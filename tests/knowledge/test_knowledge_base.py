@@ -106,13 +106,13 @@ def test_a_changed_document_replaces_its_chunks_and_reuses_unchanged_ones(
 def test_a_documents_chunks_come_back_in_reading_order(kb: KnowledgeBase, runbooks: Path) -> None:
     write(runbooks, "redis.md", REDIS)
     kb.reindex()
-    chunks = kb.chunks("redis.md")
-    assert [c.section for c in chunks] == [
+    passages = kb.passages("redis.md")
+    assert [p.section for p in passages] == [
         "Redis runbook > RedisOutOfMemory",
         "Redis runbook > RedisSlowCommands",
     ]
-    assert chunks[1].link == "/knowledge?doc=redis.md#redisslowcommands"
-    assert kb.chunks("nothing.md") == []
+    assert passages[1].link == "/knowledge?doc=redis.md#redisslowcommands"
+    assert kb.passages("nothing.md") == []
 
 
 def test_delete_removes_a_document_and_only_it(kb: KnowledgeBase, runbooks: Path) -> None:
