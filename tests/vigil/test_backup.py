@@ -69,9 +69,16 @@ def _phase(port: int) -> str:
         return json.loads(body or b"{}").get("phase", "") if body else ""
 
 
+def _reindexed(port: int) -> bool:
+    """The reindex job (run as the scheduler starts) has filled the knowledge base."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    return 'vigil_job_runs_total{job="reindex",status="ok"} 1.0' in text
+
+
 def _wait_running(port: int, engine: subprocess.Popen[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while _phase(port) != "running":
+    while _phase(port) != "running" or not _reindexed(port):
         if engine.poll() is not None:
             raise AssertionError(f"engine exited with {engine.returncode}")
         if time.monotonic() > deadline:
