@@ -26,7 +26,7 @@ from vigil.errors import VigilError
 from vigil.queries import ANOMALY_THRESHOLD
 from vigil.settings import Settings
 from vigil.store import Store
-from vigil.topology import service_dependencies
+from vigil.topology import service_aliases, service_dependencies
 
 ALERT_SLACK = pd.Timedelta(minutes=2)
 """How far past an alert's firing the window reaches: the first points after it show
@@ -71,19 +71,30 @@ def _alert_moment(store: Store, alert_id: str) -> tuple[pd.Timestamp, str | None
     return pd.Timestamp(row["since"].iloc[0]) + ALERT_SLACK, None if pd.isna(service) else service
 
 
-def _catalog(store: Store, focus: str | None, dependencies: dict) -> pd.DataFrame:
-    """The series to consider: all, or the focus service's and its upstream services'."""
+def _service_named(name: str, known: set[str], settings: Settings) -> str:
+    """The service a name means: itself, or the service it is another name for."""
+    if name in known:
+        return name
+    wanted = name.strip().lower()
+    for service, aliases in service_aliases(settings).items():
+        if service in known and wanted in {service.lower(), *(a.lower() for a in aliases)}:
+            return service
+    raise VigilError(f"no series belong to service {name!r}; check the service name")
+
+
+def _catalog(store: Store, focus: str | None, settings: Settings, dependencies: dict):
+    """The series to consider (all, or the focus service's and its upstream services'),
+    and the focus service's own name."""
     catalog = store.df(
         "SELECT series_id, series_key, metric, coalesce(service, host, ?) AS service "
         "FROM series ORDER BY series_id",
         [NO_SERVICE],
     )
     if focus is None:
-        return catalog
-    if not (catalog["service"] == focus).any():
-        raise VigilError(f"no series belong to service {focus!r}; check the service name")
+        return catalog, None
+    focus = _service_named(focus, set(catalog["service"]), settings)
     wanted = {focus, *upstream_closure(dependencies).get(focus, frozenset())}
-    return catalog[catalog["service"].isin(wanted)].reset_index(drop=True)
+    return catalog[catalog["service"].isin(wanted)].reset_index(drop=True), focus
 
 
 def _window_points(
@@ -132,7 +143,8 @@ def root_causes(
 
     With ``alert_id`` the window ends shortly after the alert fired and its service is the
     focus unless ``focus_service`` says otherwise; a focus restricts candidates to that
-    service and everything it transitively depends on.
+    service and everything it transitively depends on, and may be one of the service's
+    other names (``service_aliases``).
     """
     _check(alert_id, at, lookback, limit)
     focus = focus_service
@@ -143,7 +155,7 @@ def root_causes(
         end = _naive_utc(at)
     start = end - pd.Timedelta(lookback)
     dependencies = service_dependencies(settings)
-    catalog = _catalog(store, focus, dependencies)
+    catalog, focus = _catalog(store, focus, settings, dependencies)
     ids = catalog["series_id"].astype(int).tolist()
     points = _window_points(store, ids, start, end)
     info = catalog.merge(_last_seen(store, ids, start, pd.Timedelta(lookback)), how="left",

@@ -197,3 +197,13 @@ def test_charts_show_the_band_the_onset_and_the_ranking_in_both_languages(
     assert "upstream of" in reason_text(result.services[0], result, "en")
     quiet = root_causes(store, settings, at=pd.Timestamp(incident["started_at"]) - ASK_AFTER)
     assert ranking_chart(quiet, "en").layout.title.text == t("rca.none", "en")
+
+
+def test_a_focus_may_use_another_name_of_the_service(opened: tuple[Store, Settings]) -> None:
+    store, settings = opened
+    incident = _incidents(store, "latency_cascade").iloc[0]
+    at = pd.Timestamp(incident["started_at"]) + ASK_AFTER
+    result = root_causes(store, settings, at=at, focus_service="Checkout")
+    assert result.focus_service == "orders"
+    assert result.services[0].service == incident["service"]
+    assert "gateway" not in {s.service for s in result.services}
