@@ -13,7 +13,7 @@ first search after a change. One lock serialises the engine's threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -54,11 +54,26 @@ class _Snapshot:
 
     def __init__(self, ids: list[str], documents: list[str], metadatas: list[dict],
                  token_cache: dict[str, list[str]]) -> None:  # fmt: skip
+        self.ids, self.documents, self.metadatas = ids, documents, metadatas
         self.frame = pd.DataFrame(metadatas, index=ids)
         self.texts = dict(zip(ids, documents, strict=True))
         sections = self.frame["section"] if len(ids) else pd.Series(dtype=str)
         texts = [searchable(s, d) for s, d in zip(sections, documents, strict=True)]
         self.lexical = LexicalIndex(ids, texts, token_cache)
+
+    def patched(self, removed: set[str], upserts: Mapping[str, tuple[str | None, dict]],
+                token_cache: dict[str, list[str]]) -> _Snapshot | None:  # fmt: skip
+        """This snapshot with chunks removed and added or re-described (text ``None``: the
+        text is unchanged), without reading the collection back; ``None`` if it cannot."""
+        keep = [i for i, cid in enumerate(self.ids) if cid not in removed and cid not in upserts]
+        ids = [self.ids[i] for i in keep] + list(upserts)
+        metas = [self.metadatas[i] for i in keep] + [meta for _, meta in upserts.values()]
+        texts = [self.documents[i] for i in keep]
+        for cid, (text, _) in upserts.items():
+            if text is None and cid not in self.texts:
+                return None
+            texts.append(self.texts[cid] if text is None else text)
+        return _Snapshot(ids, texts, metas, token_cache)
 
     def mask(self, where: Mapping[str, str]) -> np.ndarray:
         mask = np.ones(len(self.frame), dtype=bool)
@@ -82,6 +97,9 @@ class KnowledgeBase:
         self._lock = threading.RLock()
         self._snapshot: _Snapshot | None = None
         self._tokens: dict[str, list[str]] = {}
+        # writes since the snapshot was taken, folded into it by the next search
+        self._removed: set[str] = set()
+        self._upserts: dict[str, tuple[str | None, dict]] = {}
 
     @classmethod
     def open(cls, settings: Settings, embedding: Any | None = None) -> KnowledgeBase:
@@ -97,6 +115,7 @@ class KnowledgeBase:
     def close(self) -> None:
         with self._lock:
             self._snapshot = None
+            self._removed, self._upserts = set(), {}
             self._client.close()
 
     # -- writing ---------------------------------------------------------------------
@@ -151,7 +170,7 @@ class KnowledgeBase:
             ids = list(self._stored({"source": source}))
             if ids:
                 self._collection.delete(ids=ids)
-                self._snapshot = None
+                self._changed(removed=ids)
             return len(ids)
 
     def reindex(self, directory: Path | None = None,
@@ -181,8 +200,8 @@ class KnowledgeBase:
             report = self._write(changes)
             for source, stored in sorted(by_source.items()):  # files that are gone
                 self._collection.delete(ids=list(stored))
+                self._changed(removed=list(stored))
                 report += IngestReport(removed=(source,), chunks_removed=len(stored))
-            self._snapshot = None if by_source else self._snapshot
         return report + IngestReport(errors=tuple(errors))
 
     @staticmethod
@@ -194,9 +213,24 @@ class KnowledgeBase:
     def _write(self, changes: list[Change]) -> IngestReport:
         report = apply_changes(self._collection, self._embed, changes,
                                self._client.get_max_batch_size())  # fmt: skip
-        if report.indexed:
-            self._snapshot = None
+        self._changed(changes=changes)
         return report
+
+    def _changed(self, removed: Iterable[str] = (), changes: Iterable[Change] = ()) -> None:
+        """Note what a write changed, for the next search to fold into its snapshot."""
+        if self._snapshot is None:
+            return  # the next search reads everything anyway
+        for change in changes:
+            removed = [*removed, *change.delete_ids]
+            for cid, text, meta in zip(change.add_ids, change.add_texts, change.add_metas,
+                                       strict=True):  # fmt: skip
+                self._removed.discard(cid)
+                self._upserts[cid] = (text, meta)
+            for cid, meta in zip(change.keep_ids, change.keep_metas, strict=True):
+                self._upserts[cid] = (self._upserts.get(cid, (None, meta))[0], meta)
+        for cid in removed:
+            self._upserts.pop(cid, None)
+            self._removed.add(cid)
 
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
         return list(self._embedding(texts)) if texts else []
@@ -270,6 +304,9 @@ class KnowledgeBase:
         return list(found["ids"][0])
 
     def _current(self) -> _Snapshot:
+        if self._snapshot is not None and (self._removed or self._upserts):
+            self._snapshot = self._snapshot.patched(self._removed, self._upserts, self._tokens)
+            self._removed, self._upserts = set(), {}
         if self._snapshot is None:
             got = self._collection.get(include=["documents", "metadatas"])
             self._snapshot = _Snapshot(list(got["ids"]), list(got["documents"] or []),

@@ -198,3 +198,29 @@ def test_threads_may_search_while_another_ingests(kb: KnowledgeBase, runbooks: P
 def test_a_missing_runbooks_directory_is_a_clear_error(kb: KnowledgeBase, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="does not exist"):
         kb.reindex(tmp_path / "nowhere")
+
+
+def test_searches_between_writes_see_what_a_fresh_open_sees(
+    kb: KnowledgeBase, kb_settings: Settings, runbooks: Path
+) -> None:
+    write(runbooks, "redis.md", REDIS)
+    write(runbooks, "kafka.md", KAFKA)
+    kb.reindex()
+    assert kb.search("redis keys")  # the snapshot exists from here on; writes patch it
+    write(runbooks, "redis.md", REDIS.replace("big keys", "oversized hashes"))
+    (runbooks / "kafka.md").unlink()
+    kb.reindex()
+    kb.ingest_bytes("notes.md", b"# Notes\n\n## Hashes\n\noversized hashes again")
+    kb.index_incident("demo-1-2", "Redis slow", "redis", "KEYS on a big keyspace", "SCAN")
+    kb.delete("notes.md")
+    patched = kb.search("oversized hashes keys", k=10)
+    fresh = KnowledgeBase.open(kb_settings, CountingEmbedding())
+    try:
+        reread = fresh.search("oversized hashes keys", k=10)
+        assert [(h.chunk_id, h.text, h.section) for h in patched] == [
+            (h.chunk_id, h.text, h.section) for h in reread
+        ]
+        assert kb.documents() == fresh.documents()
+        assert kb.passages("redis.md") == fresh.passages("redis.md")
+    finally:
+        fresh.close()
