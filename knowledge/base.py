@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -160,7 +161,7 @@ class KnowledgeBase:
         with self._lock:
             stored = self._stored({"source": incident_id})
             hashes = {cid: meta["doc_hash"] for cid, meta in stored.items()}
-            chunker = lambda: chunk_text(body, f"{title}.txt")  # noqa: E731
+            chunker = partial(chunk_text, body, incident_id, title)
             change = plan_document(incident_id, "incident", data, chunker, hashes, extra)
             self._write([change])
 

@@ -84,9 +84,9 @@ def chunk_markdown(text: str, source: str) -> list[Chunk]:
     return chunks
 
 
-def chunk_text(text: str, source: str) -> list[Chunk]:
-    """Plain text has no headings: the file's name is its section."""
-    title = _title(source)
+def chunk_text(text: str, source: str, title: str | None = None) -> list[Chunk]:
+    """Plain text has no headings: ``title`` (by default the file's name) is its section."""
+    title = title or _title(source)
     return [_chunk(part, source, title, title) for part in _splitter().split_text(text)
             if part.strip()]  # fmt: skip
 

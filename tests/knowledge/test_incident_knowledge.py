@@ -75,6 +75,13 @@ def test_an_incident_from_an_alert_links_to_the_alert(with_incidents: KnowledgeB
     assert incident_link("user note/1") == "/search?q=user%20note%2F1"
 
 
+def test_an_incident_title_with_slashes_is_its_section(kb: KnowledgeBase) -> None:
+    kb.index_incident("user-7", "5xx on /api/checkout after deploy", "gateway",
+                      "bad route", "rolled back")  # fmt: skip
+    hit = kb.similar_incidents("checkout 5xx", k=1)[0]
+    assert hit.section == "5xx on /api/checkout after deploy"
+
+
 def test_reindexing_an_incident_replaces_it(with_incidents: KnowledgeBase) -> None:
     with_incidents.index_incident(
         "demo-1-4",
