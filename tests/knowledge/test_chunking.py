@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from knowledge.chunking import CHUNK_CHARS, chunk_document, chunk_markdown
 from knowledge.text import detect_language, slugify, tokenize
@@ -117,3 +119,26 @@ def test_plain_text_is_one_section_named_after_the_file() -> None:
 def test_unreadable_documents_are_refused_clearly(name: str, data: bytes, message: str) -> None:
     with pytest.raises(VigilError, match=message):
         chunk_document(name, data)
+
+
+_WORDS = st.sampled_from(["restart", "the", "broker", "lag", "连接", "数据库", "慢查询", "SHOW",
+                          "PROCESSLIST", "内存", "check", "磁盘", "。", "，", "."])  # fmt: skip
+_PARAGRAPH = st.lists(_WORDS, min_size=1, max_size=120).map(" ".join)
+_SECTION = st.tuples(st.sampled_from(["Redis", "磁盘满了", "Kafka lag", "MySQL"]),
+                     st.lists(_PARAGRAPH, min_size=1, max_size=4))  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_SECTION, min_size=1, max_size=5))
+def test_chunks_keep_every_word_within_the_size_limit(sections: list) -> None:
+    text = "# Runbook\n\n" + "\n\n".join(
+        f"## {title}\n\n" + "\n\n".join(paragraphs) for title, paragraphs in sections
+    )
+    chunks = chunk_markdown(text, "runbook.md")
+    assert all(0 < len(c.text) <= CHUNK_CHARS for c in chunks)
+    assert all(c.section.startswith("Runbook > ") for c in chunks)
+    body = " ".join(c.text for c in chunks)
+    for _, paragraphs in sections:
+        for word in " ".join(paragraphs).split():
+            assert word in body
+    assert chunk_markdown(text, "runbook.md") == chunks  # deterministic
