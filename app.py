@@ -17,6 +17,8 @@ from vigil.engine import get_engine
 from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, LANGUAGE_NAMES, LANGUAGES, normalise_language, t
 from vigil.page_shell import SHELL_KEY, WANTED_PAGE_KEY, restore_query
+from vigil.roles import WALL, Principal
+from vigil.session import login_form, logout_button, resolve_principal
 
 KIOSK_CSS = """
 <style>
@@ -60,6 +62,20 @@ def _language_selector(lang: str) -> None:
     )
 
 
+PAGES = (("wall", "tv"), ("explore", "query_stats"), ("alerts", "notifications"),
+         ("rules", "rule"), ("search", "search"), ("assistant", "chat"),
+         ("knowledge", "menu_book"), ("models", "model_training"), ("jobs", "schedule"),
+         ("settings", "settings"), ("admin", "shield_person"))  # fmt: skip
+ADMIN_PAGES = {"settings": "settings.view", "admin": "users.manage"}
+
+
+def _may_open(principal: Principal, page: str) -> bool:
+    """A wall token opens the wall alone; settings and users are for admins."""
+    if principal.role == WALL:
+        return page == "wall"
+    return page not in ADMIN_PAGES or principal.may(ADMIN_PAGES[page])
+
+
 def main() -> None:
     st.set_page_config(layout="wide", page_title="Vigil", page_icon=":material/monitoring:")
     try:
@@ -74,23 +90,23 @@ def main() -> None:
         st.markdown(KIOSK_CSS, unsafe_allow_html=True)
     else:
         _language_selector(lang)
+    principal = resolve_principal(engine, kiosk)
+    if principal is None:  # nothing opens unprotected: the login (or first-user) page only
+        st.session_state[SHELL_KEY] = True
+        st.navigation([st.Page(lambda: login_form(engine, lang), title=t("login.title", lang),
+                               url_path="login")], position="hidden").run()  # fmt: skip
+        return
+    logout_button(engine, lang)
     pages = [
-        st.Page("pages/wall.py", title=t("nav.wall", lang), icon=":material/tv:", default=True),
-        st.Page("pages/explore.py", title=t("nav.explore", lang), icon=":material/query_stats:"),
-        st.Page("pages/alerts.py", title=t("nav.alerts", lang), icon=":material/notifications:"),
-        st.Page("pages/rules.py", title=t("nav.rules", lang), icon=":material/rule:"),
-        st.Page("pages/search.py", title=t("nav.search", lang), icon=":material/search:"),
-        st.Page("pages/assistant.py", title=t("nav.assistant", lang), icon=":material/chat:"),
-        st.Page("pages/knowledge.py", title=t("nav.knowledge", lang), icon=":material/menu_book:"),
-        st.Page("pages/models.py", title=t("nav.models", lang), icon=":material/model_training:"),
-        st.Page("pages/jobs.py", title=t("nav.jobs", lang), icon=":material/schedule:"),
-        st.Page("pages/settings.py", title=t("nav.settings", lang), icon=":material/settings:"),
-    ]
+        st.Page(f"pages/{name}.py", title=t(f"nav.{name}", lang), icon=f":material/{icon}:",
+                default=name == "wall")
+        for name, icon in PAGES if _may_open(principal, name)
+    ]  # fmt: skip
     st.session_state[SHELL_KEY] = True
     navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
     wanted = st.session_state.pop(WANTED_PAGE_KEY, None)
-    if wanted is not None:
-        target = next(p for p in pages if p.url_path == wanted)
+    target = next((p for p in pages if p.url_path == wanted), None)
+    if target is not None:
         st.switch_page(target, query_params=st.query_params.to_dict())
     navigation.run()
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from vigil.alert_actions import act_on_alert
+from vigil.actions import Actions
 from vigil.alert_context import assistant_link, likely_causes, note_form, similar_incidents
 from vigil.alert_detail import alert_detail
 from vigil.alert_groups import active_since, group_alerts
@@ -22,11 +22,13 @@ from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, t
 from vigil.notification_charts import alerts_by_service, delivery_timeline
 from vigil.page_shell import ensure_shell
+from vigil.session import current_principal
 
 ensure_shell("alerts")
 engine = get_engine()
 store = engine.store
 lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)
+actions = Actions(engine, current_principal())
 STATES = ("firing", "pending", "resolved")
 LIST_COLUMNS = ("state", "severity", "service", "alertname", "since", "alert_id")
 RANGES = {"1h": pd.Timedelta(hours=1), "24h": pd.Timedelta(hours=24),
@@ -89,7 +91,8 @@ def _actions(alert: dict) -> None:
     for column, action in ((ack, "acknowledge"), (resolve, "resolve")):
         if column.button(t(f"alerts.{action}", lang), key=f"alert_{action}"):
             try:
-                act_on_alert(store, action, alert["alert_id"], "ui", comment)
+                act = actions.acknowledge if action == "acknowledge" else actions.resolve
+                act(alert["alert_id"], comment)
             except VigilError as exc:
                 st.error(str(exc))
             else:
@@ -125,8 +128,8 @@ def _detail(alert_id: str) -> None:
         st.markdown(f"[{t('alerts.edit_rule', lang, rule=alert['rule_id'])}]({link})")
     _actions(alert)
     if alert["state"] != "resolved":
-        silence_form(store, alert, lang)
-    note_form(engine, alert, lang)
+        silence_form(actions, alert, lang)
+    note_form(engine, actions, alert, lang)
     st.markdown(f"#### {t('alerts.history', lang)}")
     events = found["events"].rename(columns={c: t(f"alerts.event.{c}", lang)
                                              for c in found["events"].columns})  # fmt: skip

@@ -21,11 +21,12 @@ from vigil.engine import get_engine
 from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, format_time, t
 from vigil.page_shell import ensure_shell
+from vigil.session import current_principal
 
 ensure_shell("assistant")
 engine = get_engine()
 lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)
-user: str = st.session_state.get("vigil_user") or "anonymous"
+user: str = getattr(current_principal(), "name", "anonymous")
 SESSION_KEY = "assistant_session"
 CHARTS_PER_ANSWER = 3
 _MARKDOWN = re.compile(r"([\\`*_\[\]{}()<>#+!|~$:])")

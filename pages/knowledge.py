@@ -12,16 +12,18 @@ from urllib.parse import unquote
 
 import streamlit as st
 
+from vigil.actions import Actions
 from vigil.engine import get_engine
 from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, t
-from vigil.knowledge_actions import delete_document, upload_document
 from vigil.knowledge_charts import documents_chart
 from vigil.page_shell import ensure_shell
+from vigil.session import current_principal
 
 ensure_shell("knowledge")
 engine = get_engine()
 lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)
+actions = Actions(engine, current_principal())
 _MARKDOWN = re.compile(r"([\\`*_\[\]{}()<>#+!|~$:])")
 
 
@@ -73,9 +75,7 @@ def _upload() -> None:
         return
     for file in files:
         try:
-            report = upload_document(
-                engine.knowledge, engine.store, "ui", file.name, file.getvalue()
-            )
+            report = actions.upload(file.name, file.getvalue())
         except VigilError as exc:
             st.error(f"{file.name}: {exc}")
         else:
@@ -93,7 +93,7 @@ def _reindex() -> None:
                      text=t("knowledge.reindexing", lang, done=done, total=total))  # fmt: skip
 
     try:
-        report = engine.knowledge.reindex(progress=progress)
+        report = actions.reindex(progress)
     except VigilError as exc:
         bar.empty()
         st.error(str(exc))
@@ -115,8 +115,12 @@ def _library() -> None:
     if uploads:
         doomed = st.selectbox(t("knowledge.delete_pick", lang), uploads, index=None)
         if doomed and st.button(t("knowledge.delete", lang, doc=doomed)):
-            removed = delete_document(engine.knowledge, engine.store, "ui", doomed)
-            st.success(t("knowledge.deleted", lang, doc=doomed, n=removed))
+            try:
+                removed = actions.delete_document(doomed)
+            except VigilError as exc:
+                st.error(str(exc))
+            else:
+                st.success(t("knowledge.deleted", lang, doc=doomed, n=removed))
 
 
 def main() -> None:

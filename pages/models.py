@@ -11,12 +11,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from vigil.actions import Actions
 from vigil.charts import model_quality
 from vigil.engine import get_engine
-from vigil.errors import BusyError
+from vigil.errors import BusyError, PermissionDenied
 from vigil.i18n import LANG_STATE_KEY, format_time, t
 from vigil.model_status import model_history, model_overview, state_counts
 from vigil.page_shell import ensure_shell
+from vigil.session import current_principal
 
 ensure_shell("models")
 
@@ -50,7 +52,11 @@ def _refit() -> None:
         bar.progress(done / max(total, 1), text=text)
 
     try:
-        summary = engine.refit_now(progress)
+        summary = Actions(engine, current_principal()).refit(progress)
+    except PermissionDenied as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
     except BusyError:
         bar.empty()
         st.warning(t("models.busy", lang))

@@ -13,6 +13,7 @@ import streamlit as st
 
 from analytics.rules import RuleValidationError
 from jobs.backtest import backtest_draft
+from vigil.actions import Actions
 from vigil.clock import utc_now
 from vigil.engine import get_engine
 from vigil.errors import VigilError
@@ -22,18 +23,17 @@ from vigil.rule_charts import backtest_chart, firings_per_day_chart
 from vigil.rule_form import FIELDS, SEVERITIES, field_errors, form_values, form_yaml
 from vigil.rule_versions import (
     list_rules,
-    rollback_rule,
     rule_history,
     rule_text,
-    save_rule,
-    set_enabled,
 )
-from vigil.rules_store import export_rules, import_rules, install_pack, packs
+from vigil.rules_store import export_rules, packs
+from vigil.session import current_principal
 
 ensure_shell("rules")
 engine = get_engine()
 store = engine.store
 lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)
+actions = Actions(engine, current_principal())
 NEW = "__new__"
 COLUMNS = ("group", "name", "kind", "enabled", "version", "updated_by", "health")
 DRAFT = "alert: NewRule\nexpr: up == 0\nfor: 5m\nlabels:\n  severity: warning\n"
@@ -62,16 +62,12 @@ def _overview(rules: list[dict]) -> None:
                                    (off, False, "rules.disable_group")):  # fmt: skip
         if column.button(t(label, lang), key=f"rules_switch_{enabled}"):
             try:
-                changed = set_enabled(store, enabled, _author(), group=group)
+                changed = actions.set_enabled(enabled, group=group)
             except VigilError as err:
                 st.error(t("rules.invalid", lang, error=err))
             else:
                 st.success(t("rules.switched", lang, count=len(changed),
                              names=", ".join(changed)))  # fmt: skip
-
-
-def _author() -> str:
-    return st.session_state.get("rules_author", "").strip()
 
 
 def _preview(text: str, group: str, days: int) -> None:
@@ -94,7 +90,7 @@ def _preview(text: str, group: str, days: int) -> None:
 
 def _save(text: str, group: str, editing: str | None) -> None:
     try:
-        saved = save_rule(store, text, _author(), group=group, editing=editing)
+        saved = actions.save_rule(text, group, editing)
     except (RuleValidationError, VigilError) as err:
         st.error(t("rules.invalid", lang, error=err))
         return
@@ -111,7 +107,7 @@ def _history(name: str) -> None:
                 st.code(version["diff"], language="diff")
             if st.button(t("rules.rollback", lang), key=f"rules_rollback_{version['version']}"):
                 try:
-                    back = rollback_rule(store, name, version["version"], _author())
+                    back = actions.rollback_rule(name, version["version"])
                     st.success(t("rules.rolled_back", lang, name=name, version=back.version,
                                  old=version["version"]))  # fmt: skip
                 except VigilError as err:
@@ -173,9 +169,7 @@ def _editor(rules: list[dict]) -> None:
                           index=names.index(linked) if linked in names else 0,
                           format_func=lambda n: label if n == NEW else n)  # fmt: skip
     group, text = ("vigil", DRAFT) if picked == NEW else rule_text(store, picked)
-    left, right = st.columns(2)
-    group = left.text_input(t("rules.group", lang), group, key=f"rules_group_{picked}")
-    right.text_input(t("rules.author", lang), key="rules_author")
+    group = st.text_input(t("rules.group", lang), group, key=f"rules_group_{picked}")
     text = _draft(picked, text, group)
     days = st.select_slider(t("rules.days", lang), [1, 3, 7, 14], value=7, key="rules_days")
     preview, save = st.columns(2)
@@ -191,7 +185,7 @@ def _files() -> None:
     upload = st.file_uploader(t("rules.import", lang), type=["yml", "yaml"], key="rules_upload")
     if upload is not None and st.button(t("rules.import", lang), key="rules_import"):
         try:
-            done = import_rules(store, upload.getvalue().decode("utf-8"), _author())
+            done = actions.import_rules(upload.getvalue().decode("utf-8"))
         except (RuleValidationError, UnicodeDecodeError, VigilError) as err:
             st.error(t("rules.invalid", lang, error=err))
         else:
@@ -209,7 +203,7 @@ def _files() -> None:
     pack = st.selectbox(t("rules.packs", lang), packs(), key="rules_pack")
     if st.button(t("rules.install", lang), key="rules_install"):
         try:
-            done = install_pack(store, pack, _author())
+            done = actions.install_pack(pack)
             st.success(t("rules.imported", lang, added=len(done.added), skipped=0,
                          updated=len(done.updated), unchanged=len(done.unchanged)))  # fmt: skip
         except VigilError as err:

@@ -22,13 +22,21 @@ from jobs.channels._http import origin
 from vigil import connection_checks as checks
 from vigil.connection_checks import Check, shown_url
 from vigil.engine import get_engine
+from vigil.errors import PermissionDenied
 from vigil.i18n import LANG_STATE_KEY, t
 from vigil.notify_settings import Receiver, secret_text
 from vigil.page_shell import ensure_shell
+from vigil.roles import require
 from vigil.secrets import source_of
+from vigil.session import current_principal
 from vigil.settings import PrometheusEndpoint
 
 ensure_shell("settings")
+try:  # settings hold where secrets live and which endpoints are trusted: admins only
+    require(current_principal(), "settings.view")
+except PermissionDenied as exc:
+    st.error(str(exc))
+    st.stop()
 engine = get_engine()
 settings = engine.settings
 lang: str = st.session_state.get(LANG_STATE_KEY, settings.language)

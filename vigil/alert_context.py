@@ -11,9 +11,9 @@ import streamlit as st
 
 from vigil.errors import VigilError
 from vigil.i18n import format_time, t
-from vigil.incident_notes import record_incident
 
 if TYPE_CHECKING:
+    from vigil.actions import Actions
     from vigil.engine import Engine
 
 MAX_CAUSE_CHARTS = 3
@@ -68,18 +68,17 @@ def similar_incidents(engine: Engine, alert: dict[str, Any], lang: str) -> None:
                       fix=hit.extra.get("fix", "—")))  # fmt: skip
 
 
-def note_form(engine: Engine, alert: dict[str, Any], lang: str) -> None:
+def note_form(engine: Engine, actions: Actions, alert: dict[str, Any], lang: str) -> None:
     """Resolve (or, once resolved, annotate) with cause and fix: the next similar alert
     will list them."""
     with st.form("alert_note"):
         st.markdown(f"**{t('alerts.note', lang)}**")
         cause = st.text_area(t("alerts.note_cause", lang), key="note_cause")
         fix = st.text_area(t("alerts.note_fix", lang), key="note_fix")
-        who = st.text_input(t("alerts.silence_by", lang), "ui", key="note_by")
         if not st.form_submit_button(t("alerts.note_button", lang)):
             return
     try:
-        incident = record_incident(engine.store, alert["alert_id"], who, cause, fix)
+        incident = actions.note(alert["alert_id"], cause, fix)
     except VigilError as exc:
         st.error(str(exc))
         return

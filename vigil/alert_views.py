@@ -3,7 +3,7 @@ silence form prefilled from its labels. Kept out of the page so it stays a page.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -13,8 +13,10 @@ from vigil.charts import series_with_band
 from vigil.clock import utc_now
 from vigil.errors import VigilError
 from vigil.i18n import t
-from vigil.silences_store import SilenceApi
 from vigil.store import Store
+
+if TYPE_CHECKING:
+    from vigil.actions import Actions
 
 SILENCE_FOR = ("1h", "2h", "4h", "12h", "1d", "7d")
 # The labels that say which alert and where; a silence on them mutes this alert's kind
@@ -41,7 +43,7 @@ def prefilled_matchers(labels: dict[str, str]) -> list[str]:
     return [str(Matcher(name, "=", str(labels[name]))) for name in chosen]
 
 
-def silence_form(store: Store, alert: dict[str, Any], lang: str) -> None:
+def silence_form(actions: Actions, alert: dict[str, Any], lang: str) -> None:
     with st.form("alert_silence"):
         st.markdown(f"**{t('alerts.silence', lang)}**")
         text = st.text_area(t("alerts.silence_matchers", lang),
@@ -49,14 +51,13 @@ def silence_form(store: Store, alert: dict[str, Any], lang: str) -> None:
                             key="silence_matchers")  # fmt: skip
         duration = st.selectbox(t("alerts.silence_for", lang), SILENCE_FOR, index=1,
                                 key="silence_for")  # fmt: skip
-        author = st.text_input(t("alerts.silence_by", lang), "ui", key="silence_by")
         comment = st.text_input(t("alerts.comment", lang), key="silence_comment")
         if not st.form_submit_button(t("alerts.silence_button", lang)):
             return
     matchers = [line.strip() for line in text.splitlines() if line.strip()]
     try:
-        made = SilenceApi(store).add({"matchers": matchers, "duration": duration,
-                                      "created_by": author, "comment": comment})  # fmt: skip
+        made = actions.silence({"matchers": matchers, "duration": duration,
+                                "comment": comment})  # fmt: skip
     except VigilError as exc:
         st.error(str(exc))
         return

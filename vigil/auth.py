@@ -15,8 +15,10 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 import bcrypt
 import pandas as pd
@@ -268,3 +270,30 @@ def ensure_first_admin(store: Store, name: str, password: str | None) -> bool:
         return False
     add_user(store, name, password, "admin", "first start")
     return True
+
+
+INITIAL_PASSWORD_FILE = "initial-admin-password"
+
+
+def create_initial_admin(store: Store, data_dir: Path, name: str = "admin") -> Path | None:
+    """On an interactive first start with nobody to sign in as: an admin with a random
+    password, written to a file in the data dir that only its owner can read (where the
+    console tells the person who started Vigil to look). None when users exist."""
+    if has_users(store):
+        return None
+    password = secrets.token_urlsafe(12)
+    add_user(store, name, password, "admin", "first start")
+    path = Path(data_dir) / INITIAL_PASSWORD_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    return path
+
+
+def initial_admin_hint(store: Store, data_dir: Path) -> Path | None:
+    """The initial password file while its admin has not signed in yet."""
+    path = Path(data_dir) / INITIAL_PASSWORD_FILE
+    if not path.exists():
+        return None
+    fresh = store.one("SELECT count(*) FROM users WHERE last_login_at IS NOT NULL")
+    return None if fresh else path

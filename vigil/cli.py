@@ -35,6 +35,7 @@ def run(
     """Start the engine and the web UI in one process (what `make run` calls)."""
     from streamlit.web import cli as streamlit_cli
 
+    from vigil.auth import create_initial_admin
     from vigil.engine import get_engine
     from vigil.settings import load_settings
 
@@ -42,10 +43,14 @@ def run(
     os.environ["VIGIL_DATA_DIR"] = str(settings.data_dir.resolve())
     # The engine starts now, not on the first page view: the wall TV may connect later,
     # and backfill and fitting should be done by then.
-    get_engine(settings)
+    engine = get_engine(settings)
     app_path = Path(__file__).resolve().parent.parent / "app.py"
     url = f"http://{settings.ui_host}:{settings.ui_port}"
     print(f"Vigil is starting: open {url}", flush=True)
+    first = create_initial_admin(engine.store, settings.data_dir, settings.admin_user)
+    if first is not None:
+        print(f"First start: sign in as {settings.admin_user} with the password in "
+              f"{first} (readable only by you)", flush=True)  # fmt: skip
     sys.argv = ["streamlit", "run", str(app_path), "--server.port", str(settings.ui_port)]
     sys.argv += ["--server.address", settings.ui_host, "--server.headless", "true"]
     sys.argv += ["--browser.gatherUsageStats", "false"]

@@ -40,8 +40,8 @@ def read_secrets(path: Path, data_dir: Path | None = None) -> dict[str, str]:
         raise SecretsFileError(f"secrets file {path} can be read by others; "
                                f"chmod 600 {path}")  # fmt: skip
     if data_dir is not None and path.resolve().is_relative_to(Path(data_dir).resolve()):
-        raise SecretsFileError(f"secrets file {path} is inside the data dir {data_dir}; keep "
-                               "it outside, where backups and snapshots do not copy it")  # fmt: skip
+        raise SecretsFileError(f"secrets file {path} is inside the data dir {data_dir}; "
+                               "keep it outside, where backups do not copy it")  # fmt: skip
     if path.stat().st_size > MAX_SECRETS_BYTES:
         raise SecretsFileError(f"secrets file {path} is larger than 1 MiB")
     try:

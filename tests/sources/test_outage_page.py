@@ -19,7 +19,7 @@ from tests.conftest import need_binary
 from tests.sources.conftest import scraping_prometheus
 from tests.sources.promserver import NodeExporter, free_port
 from tests.sources.test_engine_outage import PULL_SECONDS, _source_up, one_query_config
-from tests.ui.browser import headless_chromium, open_page, process, wait_for
+from tests.ui.browser import headless_chromium, open_page, process, sign_in, wait_for
 from vigil.i18n import t
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -52,6 +52,7 @@ def test_the_sources_page_turns_red_within_a_pull_interval_and_green_after(
     }
     args = [sys.executable, "-m", "vigil", "run", "--port", str(ui_port),
             "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    sign_in(tmp_path / "data", f"http://127.0.0.1:{ui_port}")
     metrics = f"http://127.0.0.1:{http_port}/metrics"
     try:
         with (

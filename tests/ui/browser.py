@@ -66,9 +66,32 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
                 proc.kill()
 
 
+SESSIONS: dict[str, str] = {}  # origin -> login token its pages are opened with
+BROWSER_USER, BROWSER_PASSWORD = "browser", "a browser test passphrase"
+
+
+def sign_in(data_dir: Path, origin: str, role: str = "admin") -> str:
+    """A real login on ``data_dir`` (before the app holds it) whose session cookie
+    :func:`open_page` gives the browser for ``origin``."""
+    from vigil import auth
+    from vigil.settings import load_settings
+    from vigil.store import Store
+
+    store = Store.open(data_dir)
+    try:
+        if not any(u["username"] == BROWSER_USER for u in auth.list_users(store)):
+            auth.add_user(store, BROWSER_USER, BROWSER_PASSWORD, role, "test")
+        policy = load_settings(data_dir=data_dir).login_policy()
+        SESSIONS[origin] = auth.login(store, BROWSER_USER, BROWSER_PASSWORD, policy)
+    finally:
+        store.close()
+    return SESSIONS[origin]
+
+
 @contextmanager
 def streamlit(data_dir: Path, tmp: Path) -> Iterator[str]:
     port = free_port()
+    sign_in(data_dir, f"http://127.0.0.1:{port}")
     env = os.environ | app_env(data_dir)
     args = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
             "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -141,4 +164,8 @@ def open_page(devtools: DevTools, url: str) -> None:
         "Emulation.setDeviceMetricsOverride", width=1920, height=1080, deviceScaleFactor=1,
         mobile=False,
     )  # fmt: skip
+    origin = "/".join(url.split("/")[:3])
+    if origin in SESSIONS:
+        devtools.call("Network.setCookie", name="vigil_session", value=SESSIONS[origin],
+                      url=origin, sameSite="Strict")  # fmt: skip
     devtools.call("Page.navigate", url=url)

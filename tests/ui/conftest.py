@@ -178,17 +178,27 @@ def engine_reset() -> Iterator[None]:
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
+def signed_in(app, role: str = "admin", name: str = "tester"):
+    """``app`` (an AppTest) as a signed-in user of ``role``: what a login leaves in the
+    session state, set before the first run as a browser's login would."""
+    from vigil.roles import Principal
+    from vigil.session import PRINCIPAL_KEY
+
+    app.session_state[PRINCIPAL_KEY] = Principal(name, role)
+    return app
+
+
 @pytest.fixture
 def open_page(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
     """``open_page(data_dir, "pages/x.py", **query)``: the app on that data dir, switched
     to the page, with the query parameters on both runs (the first sets the language)."""
 
-    def factory(data_dir: Path, page: str, **query: str):
+    def factory(data_dir: Path, page: str, role: str = "admin", **query: str):
         from streamlit.testing.v1 import AppTest
 
         for name, value in app_env(data_dir).items():
             monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(APP), default_timeout=60)
+        app = signed_in(AppTest.from_file(str(APP), default_timeout=60), role)
         app.query_params.update(query)
         app.run()
         app = app.switch_page(page)

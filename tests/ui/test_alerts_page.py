@@ -83,7 +83,7 @@ def test_acknowledging_from_the_alerts_page_records_it(open_alerts, delivered) -
     row = get_engine().store.df(
         "SELECT acknowledged_by, ack_comment FROM alerts WHERE alert_id = 'latency-critical'"
     )
-    assert row.values.tolist() == [["ui", "looking"]]
+    assert row.values.tolist() == [["tester", "looking"]]
 
 
 def test_an_unknown_alert_says_so_in_chinese(open_alerts, delivered) -> None:
@@ -140,7 +140,7 @@ def test_the_alerts_page_draws_why_it_fired_and_silences_it(open_alerts, deliver
     from vigil.engine import get_engine
 
     silences = get_engine().store.df("SELECT matchers, created_by, comment FROM silences")
-    assert silences[["created_by", "comment"]].values.tolist() == [["ui", "deploying a fix"]]
+    assert silences[["created_by", "comment"]].values.tolist() == [["tester", "deploying a fix"]]
     assert "checkout" in silences["matchers"].iloc[0]
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import Seeded, app_env
+from tests.ui.conftest import Seeded, app_env, signed_in
 from vigil.store import Store
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -23,7 +23,7 @@ def open_jobs(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
     def factory(data_dir: Path, **query: str) -> AppTest:
         for name, value in app_env(data_dir).items():
             monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(APP), default_timeout=30)
+        app = signed_in(AppTest.from_file(str(APP), default_timeout=30))
         app.query_params.update(query)
         app.run()
         return app.switch_page(PAGE).run()

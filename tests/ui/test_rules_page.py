@@ -10,7 +10,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import Seeded, app_env
+from tests.ui.conftest import Seeded, app_env, signed_in
 from vigil.rules_store import import_rules
 from vigil.store import Store
 
@@ -38,7 +38,7 @@ def open_rules(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
     def factory(data_dir: Path) -> AppTest:
         for name, value in app_env(data_dir).items():
             monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(APP), default_timeout=60)
+        app = signed_in(AppTest.from_file(str(APP), default_timeout=60), name="bob")
         app.run()
         return app.switch_page("pages/rules.py").run()
 
@@ -56,7 +56,6 @@ def _versions(app: AppTest) -> list[int]:
 
 def _edit(app: AppTest, text: str) -> AppTest:
     app.selectbox(key="rules_pick").set_value("LatencyHigh").run()
-    app.text_input(key="rules_author").set_value("bob")
     app.text_area(key="rules_yaml_LatencyHigh").set_value(text)
     return app
 
@@ -113,7 +112,6 @@ def test_the_form_edits_the_rule_with_errors_at_the_field_and_keeps_the_rest(
 ) -> None:
     app = open_rules(rules_estate.data_dir)
     app.selectbox(key="rules_pick").set_value("LatencyHigh").run()
-    app.text_input(key="rules_author").set_value("bob")
     app.get("button_group")[0].set_value("form").run()
     assert not app.exception
     assert app.text_area(key="rules_form_expr_LatencyHigh").value == "http_latency_seconds > 4"

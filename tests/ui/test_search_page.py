@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import Seeded, app_env
+from tests.ui.conftest import Seeded, app_env, signed_in
 from vigil.store import Store
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -22,7 +22,7 @@ def open_page(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
     def factory(data_dir: Path, page: str = "search", **query: str) -> AppTest:
         for name, value in app_env(data_dir).items():
             monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(APP), default_timeout=60)
+        app = signed_in(AppTest.from_file(str(APP), default_timeout=60))
         app.query_params.update(query)
         app.run()
         app = app.switch_page(f"pages/{page}.py")

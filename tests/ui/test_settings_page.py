@@ -102,7 +102,8 @@ def test_secrets_show_as_set_and_never_as_text(open_settings, configured, fresh_
     values = frame_with(app, "TOML key").set_index("TOML key")["Value"]
     assert values["data_dir"] == str(fresh_estate.data_dir)
     llm = app.dataframe[-1].value.set_index("TOML key")["Value"]
-    assert llm["llm_api_key"] == "set (from the environment)" and llm["llm_base_url"] == configured["llm"].base_url
+    assert llm["llm_api_key"] == "set (from the environment)"
+    assert llm["llm_base_url"] == configured["llm"].base_url
     notify = app.dataframe[3].value.set_index("TOML key")["Value"]
     assert notify["intake_token"] == "set (from the environment)"
     routes = frame_with(app, "Route (matchers)")

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import Seeded, app_env
+from tests.ui.conftest import Seeded, app_env, signed_in
 from vigil.settings import WALL_VIEWS
 from vigil.sources.demo import DEPENDENCIES
 from vigil.store import Store
@@ -141,7 +141,7 @@ def open_wall(monkeypatch: pytest.MonkeyPatch, engine_reset: None) -> Iterator:
     def factory(data_dir: Path, env: dict[str, str] | None = None, **query: str) -> AppTest:
         for name, value in (app_env(data_dir) | (env or {})).items():
             monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(APP), default_timeout=30)
+        app = signed_in(AppTest.from_file(str(APP), default_timeout=30))
         app.query_params.update(query)
         return app
 

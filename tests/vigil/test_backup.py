@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import run_vigil
 from tests.sources.promserver import free_port
-from tests.ui.conftest import APP, app_env, make_seeded
+from tests.ui.conftest import APP, app_env, make_seeded, signed_in
 from vigil.backup import take_backup
 from vigil.restore import restore_backup
 from vigil.settings import load_settings
@@ -183,7 +183,7 @@ def _wall_renders(data_dir: Path, services: list[str], monkeypatch: pytest.Monke
         monkeypatch.setenv(name, value)
     reset_engine()
     try:
-        app = AppTest.from_file(str(APP), default_timeout=60).run()
+        app = signed_in(AppTest.from_file(str(APP), default_timeout=60)).run()
         assert not app.exception
         html = "\n".join(str(e.value) for e in app.get("html"))
         assert "No data yet" not in html
