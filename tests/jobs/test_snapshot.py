@@ -26,7 +26,7 @@ def _seed(store: Store) -> None:
     )
     store.execute("INSERT INTO samples_5m VALUES (1, TIMESTAMP '2026-01-01', 0, 1, 0.5, 5)")
     store.execute(
-        "INSERT INTO users VALUES ('admin', 'secret-hash', 'admin', FALSE, current_timestamp)"
+        "INSERT INTO users (username, password_hash, role) VALUES ('admin', 'secret-hash', 'admin')"
     )
 
 
