@@ -21,18 +21,57 @@ REQUIRED = ("timestamp", "metric", "value")
 _METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 MAX_REPORTED = 20
+MAX_IMPORT_BYTES = 100 * 2**20
+MAX_IMPORT_ROWS = 5_000_000
+MAX_PARQUET_UNCOMPRESSED_BYTES = 1 * 2**30
+
+
+def _check_parquet_metadata(path: Path) -> None:
+    """Refuse a Parquet file whose metadata promises more than an import may hold."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if meta.num_rows > MAX_IMPORT_ROWS:
+        raise ImportFileError(
+            f"{path}: {meta.num_rows} rows; an import may hold at most {MAX_IMPORT_ROWS}"
+            " (split the file)"
+        )
+    if size > MAX_PARQUET_UNCOMPRESSED_BYTES:
+        raise ImportFileError(
+            f"{path}: {size / 2**20:.0f} MiB uncompressed; an import may hold at most "
+            f"{MAX_PARQUET_UNCOMPRESSED_BYTES // 2**20} MiB (split the file)"
+        )
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype="string", keep_default_na=False, nrows=MAX_IMPORT_ROWS + 1)
+    if len(frame) > MAX_IMPORT_ROWS:
+        raise ImportFileError(
+            f"{path}: more than {MAX_IMPORT_ROWS} rows; an import may hold at most "
+            f"{MAX_IMPORT_ROWS} (split the file)"
+        )
+    return frame
 
 
 def _read(path: Path) -> tuple[pd.DataFrame, int]:
     """The raw frame (all text) and the offset from row index to reported line number."""
     if not path.exists():
         raise ImportFileError(f"{path}: no such file")
+    if not path.is_file():
+        raise ImportFileError(f"{path}: not a file")
+    if path.stat().st_size > MAX_IMPORT_BYTES:
+        raise ImportFileError(
+            f"{path}: {path.stat().st_size / 2**20:.0f} MiB; an import file may be at most "
+            f"{MAX_IMPORT_BYTES // 2**20} MiB (split the file)"
+        )
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
+            _check_parquet_metadata(path)
             return pd.read_parquet(path).astype("string"), 1
         if suffix in (".csv", ".txt"):
-            return pd.read_csv(path, dtype="string", keep_default_na=False), 2
+            return _read_csv(path), 2
     except (ValueError, OSError) as exc:
         raise ImportFileError(f"{path}: cannot read: {exc}") from None
     raise ImportFileError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
@@ -51,6 +90,7 @@ def _problems(frame: pd.DataFrame, ts: pd.Series, values: pd.Series, offset: int
         (~frame["metric"].fillna("").str.match(_METRIC_RE), "metric", "is not a metric name"),
         (values.isna() & frame["value"].fillna("").str.strip().ne(""), "value", "is not a number"),
         (frame["value"].fillna("").str.strip().eq(""), "value", "is empty"),
+        (values.notna() & ~np.isfinite(values.astype(float)), "value", "is not a finite number"),
     ]
     found: list[tuple[int, str]] = []
     for mask, column, what in checks:
