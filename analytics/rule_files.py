@@ -28,6 +28,7 @@ LOWER_METRIC = "vigil_baseline_lower"
 UPPER_METRIC = "vigil_baseline_upper"
 VALUE_METRIC = "vigil_series_value"
 SOURCE_METRIC_LABEL = "metric"
+MAX_RULE_FILE_CHARS = 5 * 2**20  # whatever its source (CLI, page, HTTP), as the CLI's file limit
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,17 @@ def import_rule_file(text: str) -> RuleImport:
     """The rules of a Prometheus (or Vigil) rule file that Vigil can evaluate, and the ones
     it cannot with why. :class:`RuleValidationError` if the file is not a rule file or two
     rules share a name (names are rule ids here)."""
+    if len(text) > MAX_RULE_FILE_CHARS:
+        raise RuleValidationError(
+            f"the rule file is larger than {MAX_RULE_FILE_CHARS // 2**20} MiB", field="groups"
+        )
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         load_rules(text)  # raises with the line of the YAML error
         raise
+    except RecursionError:
+        raise RuleValidationError("invalid YAML: nested too deeply for a rule file") from None
     if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
         load_rules(text)  # raises naming what is missing
         raise RuleValidationError("expected 'groups:' with a list of groups", field="groups")

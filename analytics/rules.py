@@ -213,6 +213,10 @@ def _number(node: yaml.Node, where: str) -> float:
         raise RuleValidationError(
             f"expected a number, got {value!r}", line=_line(node), field=where
         )
+    if not np.isfinite(float(value)):
+        raise RuleValidationError(
+            f"expected a finite number, got {value!r}", line=_line(node), field=where
+        )
     return float(value)
 
 
@@ -273,6 +277,9 @@ def _options(spec: dict[str, yaml.Node]) -> dict[str, Any]:
     return out
 
 
+_NON_FINITE_COMPARISON = re.compile(r"(?i)(?:[<>]=?|[=!]=)\s*(?:bool\s+)?[+-]?(?:nan|inf)\b")
+
+
 def _kind_fields(expr: str, opts: dict[str, Any], expr_line: int) -> dict[str, Any]:
     """Reconcile what the expression says with the ``vigil:`` options."""
 
@@ -281,6 +288,8 @@ def _kind_fields(expr: str, opts: dict[str, Any], expr_line: int) -> dict[str, A
         line = expr_line if key == "expr" else opts.get(f"_line_{option}", opts.get("_line"))
         return RuleValidationError(message, line=line, field=key)
 
+    if _NON_FINITE_COMPARISON.search(expr):  # valid PromQL, but it can never fire as meant
+        raise fail("a comparison with NaN or Inf is not a threshold; use a finite number")
     try:
         compile_query(expr)
     except PromQLError as err:
@@ -353,6 +362,8 @@ def _threshold_fields(
             raise fail("a threshold rule needs 'expr: selector > number' or vigil.threshold")
         return {"op": opts.get("op", ">"), "threshold": opts["threshold"]}
     if parsed is not None and parsed.op is not None:
+        if not np.isfinite(parsed.threshold):  # `> NaN` never fires, `> Inf` hardly better
+            raise fail(f"the threshold {parsed.threshold} is not a finite number")
         return {"op": parsed.op, "threshold": parsed.threshold}
     return {}
 
@@ -391,6 +402,8 @@ def _root(text: str) -> yaml.Node:
         raise RuleValidationError(f"invalid YAML: {err.problem}", line=line) from None
     except yaml.YAMLError as err:
         raise RuleValidationError(f"invalid YAML: {err}") from None
+    except RecursionError:  # a hostile file nested thousands deep: no rule file is
+        raise RuleValidationError("invalid YAML: nested too deeply for a rule file") from None
     if root is None:
         raise RuleValidationError("the rule file is empty", line=1, field="groups")
     return root
