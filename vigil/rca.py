@@ -235,6 +235,8 @@ def rca_from_query(store: Store, settings: Settings, query: dict[str, Any]) -> d
         at = parse_time(at_text) if at_text else None
     except ValueError:
         raise VigilError(f"time {at_text!r} is not an ISO time or -2h, now") from None
+    if at is not None and pd.isna(at):  # "nan" and "NaT" parse, as no time at all
+        raise VigilError(f"time {at_text!r} is not an ISO time or -2h, now")
     if not limit_text.isdigit():
         raise VigilError(f"limit {limit_text!r} is not a whole number")
     result = root_causes(store, settings, alert_id=first("alert"), at=at,
