@@ -60,6 +60,14 @@ def serving_engine(data_dir: Path, port: int) -> Iterator[object]:
         engine.stop()
 
 
+def engine_auth(data_dir: Path) -> dict[str, str]:
+    """The header the engine's POST endpoints need, read as the CLI reads it."""
+    from vigil.api_token import read_api_token
+
+    token = read_api_token(data_dir)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vigil.api_token import read_api_token
 from vigil.errors import VigilError
 
 if TYPE_CHECKING:
@@ -59,8 +60,12 @@ def ask_engine(
     url = f"http://{settings.http_host}:{settings.http_port}{path}"
     post = post or payload is not None
     body = json.dumps(payload).encode() if payload is not None else b"" if post else None
+    headers = {"Content-Type": "application/json"}
+    token = read_api_token(settings.data_dir)
+    if token:  # the engine's POST endpoints need it; whoever can read the data dir has it
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=body, method="POST" if post else "GET",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+                                     headers=headers)  # fmt: skip
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = json.loads(response.read())

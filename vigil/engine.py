@@ -34,6 +34,7 @@ from jobs.snapshot import write_snapshot
 from vigil import metrics
 from vigil.alert_actions import act_on_alert
 from vigil.alert_list import list_alerts
+from vigil.api_token import ensure_api_token
 from vigil.auth import ensure_first_admin
 from vigil.clock import utc_now
 from vigil.errors import BusyError
@@ -110,6 +111,7 @@ class Engine:
                 backtest=self._backtest,
                 rule_query=lambda what, query: rule_query(self.store, what, query),
                 json_routes=self._json_routes(),
+                api_token=ensure_api_token(self.settings.data_dir),
                 intake=Intake(self.store, self.settings.intake_token, self.settings.external_url),
             )
         except OSError as exc:

@@ -23,6 +23,7 @@ from os import PathLike
 from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from vigil.api_token import authorized
 from vigil.errors import VigilError
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,9 @@ class _Server(ThreadingHTTPServer):
         rule_query: RuleQueryFn | None = None,
         intake: IntakeApi | None = None,
         json_routes: dict[tuple[str, str], JsonFn] | None = None,
+        api_token: str | None = None,
     ) -> None:
+        self.api_token = api_token
         self.json_routes = dict(json_routes or {})
         self.intake = intake
         self.backtest = backtest
@@ -158,6 +161,15 @@ class _Handler(BaseHTTPRequestHandler):
                 {"error": f"{method} not allowed on {path}"},
                 headers={"Allow": ", ".join(allowed)},
             )
+            return
+        if (
+            method == "POST"
+            and path != WEBHOOK_PATH
+            and not authorized(self.headers.get("Authorization"), self.server.api_token)
+        ):
+            self._json(HTTPStatus.UNAUTHORIZED, {"error": "this endpoint changes things: send "
+                       "the engine's API token (the data dir's api-token file) as a bearer "
+                       "token"}, headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
             return
         try:
             if extra:
@@ -483,6 +495,7 @@ def start_http_server(
     rule_query: RuleQueryFn | None = None,
     intake: IntakeApi | None = None,
     json_routes: dict[tuple[str, str], JsonFn] | None = None,
+    api_token: str | None = None,
 ) -> HttpServer:
     """Serve on ``host:port`` in a daemon thread (``port`` 0 picks a free port).
 
@@ -493,7 +506,8 @@ def start_http_server(
     ``rule_query(what, query)`` answers ``/api/v1/rules/list`` and ``/history``;
     ``intake`` receives Alertmanager webhooks on ``/api/v1/alerts/webhook`` and is closed
     when the server stops; ``json_routes`` maps (method, path) to a function of the query
-    or body returning the JSON answer. Raises
+    or body returning the JSON answer; with ``api_token``, every POST but the webhook needs
+    it as a bearer token (:mod:`vigil.api_token`). Raises
     ``OSError`` when the address cannot be bound, e.g. the port is taken.
     """
     try:
@@ -510,6 +524,7 @@ def start_http_server(
             rule_query,
             intake,
             json_routes,
+            api_token,
         )
     except OSError as exc:
         raise OSError(

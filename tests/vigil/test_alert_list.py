@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import requests
 
-from tests.conftest import run_vigil, serving_engine
+from tests.conftest import engine_auth, run_vigil, serving_engine
 from tests.sources.promserver import free_port
 from tests.ui.conftest import Seeded, make_seeded
 from vigil.alert_list import list_alerts
@@ -101,9 +101,13 @@ def test_acknowledge_and_resolve_directly_and_through_the_engine(estate: Seeded)
         assert done.returncode == 0, done.stderr
         again = run_vigil(estate.data_dir, "alerts", "resolve", "search-pending", port=port)
         assert again.returncode == 2 and "is resolved; only pending or firing" in again.stderr
-        bad = requests.post(f"http://127.0.0.1:{port}/api/v1/alerts/resolve", data=b"{",
-                            timeout=10)  # fmt: skip
+        url = f"http://127.0.0.1:{port}/api/v1/alerts/resolve"
+        bad = requests.post(url, data=b"{", timeout=10, headers=engine_auth(estate.data_dir))
         assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
+        body = b'{"alert_id": "latency-critical", "by": "mallory"}'
+        for headers in ({}, {"Authorization": "Bearer not-the-token"}):
+            refused = requests.post(url, data=body, timeout=10, headers=headers)
+            assert refused.status_code == 401 and "API token" in refused.json()["error"]
     store = Store.open(estate.data_dir)
     try:
         alerts = {a["alert_id"]: a for a in list_alerts(store)}

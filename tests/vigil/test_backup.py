@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import run_vigil
+from tests.conftest import engine_auth, run_vigil
 from tests.sources.promserver import free_port
 from tests.ui.conftest import APP, app_env, make_seeded, signed_in
 from vigil.backup import take_backup
@@ -232,7 +232,8 @@ def test_the_engine_refuses_a_backup_path_it_should_not_write(live: LiveBackup) 
     body = json.dumps({"out": str(live.data_dir / "vigil.toml")}).encode()
     request = urllib.request.Request(
         f"http://127.0.0.1:{live.env['VIGIL_HTTP_PORT']}/api/v1/backup", data=body,
-        method="POST", headers={"Content-Type": "application/json"},
+        method="POST", headers={"Content-Type": "application/json",
+                                **engine_auth(live.data_dir)},
     )  # fmt: skip
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=60)

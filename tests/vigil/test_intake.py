@@ -18,7 +18,7 @@ import requests
 from jobs.evaluate import evaluate_window
 from jobs.scoring import ModelCache
 from tests.alertmanager import BINARY, AlertmanagerServer, webhook_config
-from tests.conftest import need_binary
+from tests.conftest import engine_auth, need_binary
 from tests.sources.promserver import free_port
 from vigil.alert_actions import resolve_alert
 from vigil.alert_list import list_alerts
@@ -330,7 +330,7 @@ def test_a_body_without_content_length_is_400(engine: Engine) -> None:
 def test_other_routes_keep_their_64_kib_limit(engine: Engine) -> None:
     assert engine.http is not None
     response = requests.post(f"{engine.http.url}/api/v1/silences", data=b"x" * 100_000,
-                             timeout=10)  # fmt: skip
+                             timeout=10, headers=engine_auth(engine.settings.data_dir))  # fmt: skip
     assert response.status_code == 413
 
 

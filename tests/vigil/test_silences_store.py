@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import run_vigil, serving_engine
+from tests.conftest import engine_auth, run_vigil, serving_engine
 from tests.sources.promserver import free_port
 from vigil.alert_list import list_alerts
 from vigil.clock import utc_now
@@ -118,7 +118,7 @@ def test_silences_work_through_the_running_engine(tmp_path: Path) -> None:
         refused = run_vigil(data_dir, "silences", "add", 'env=~".*"', "--for", "1h", port=port)
         assert refused.returncode == 2 and "mute everything" in refused.stderr
         for body, status in ((b"{not json", 400), (b"[1, 2]", 400), (b"x" * 70_000, 413)):
-            answer = requests.post(url, data=body, timeout=10)
+            answer = requests.post(url, data=body, timeout=10, headers=engine_auth(data_dir))
             assert answer.status_code == status and "error" in answer.json()
         assert requests.get(url, timeout=10).json()["silences"][0]["silence_id"] == sid
         expired = run_vigil(data_dir, "silences", "expire", sid, port=port)
