@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from bs4 import BeautifulSoup
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import PdfReadError, PyPdfError
 
 from knowledge.text import detect_language, slugify
 from vigil.errors import VigilError
@@ -28,6 +28,10 @@ OVERLAP_CHARS = 120
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", ". ", "! ", "? ", "; ", "，", ", ", " ", ""]
 _HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 _HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# What a PDF's page content streams may inflate to in all: a 5 MiB upload of compressed
+# blanks would otherwise decompress to gigabytes and take minutes to read.
+MAX_PDF_CONTENT_BYTES = 32 * 2**20
+MAX_PDF_PAGES = 2000
 
 KINDS_BY_SUFFIX = {
     ".md": "markdown", ".markdown": "markdown", ".txt": "text",
@@ -106,11 +110,27 @@ def html_to_markdown(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+def _pdf_pages(data: bytes, source: str) -> list[str]:
+    """Each page's text, refusing a PDF whose pages inflate beyond the content limit
+    before their text is extracted (pypdf also caps any one stream)."""
+    reader = PdfReader(io.BytesIO(data))
+    if len(reader.pages) > MAX_PDF_PAGES:
+        raise VigilError(f"{source} has {len(reader.pages)} pages; at most {MAX_PDF_PAGES}")
+    inflated = 0
+    for page in reader.pages:
+        contents = page.get_contents()
+        inflated += len(contents.get_data()) if contents is not None else 0
+        if inflated > MAX_PDF_CONTENT_BYTES:
+            raise VigilError(f"{source} inflates to more than {MAX_PDF_CONTENT_BYTES // 2**20} "
+                             "MiB of page content; Vigil does not index it")  # fmt: skip
+    return [page.extract_text() or "" for page in reader.pages]
+
+
 def chunk_pdf(data: bytes, source: str) -> list[Chunk]:
     """One section per page ("name > p. 3", anchor ``page-3``), as PDFs are cited by page."""
     try:
-        pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        pages = _pdf_pages(data, source)
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise VigilError(f"{source} is not a readable PDF: {exc}") from None
     title, splitter, chunks = _title(source), _splitter(), []
     for number, page in enumerate(pages, start=1):
