@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -186,6 +187,7 @@ def _unpack_members(archive: Path, tar: tarfile.TarFile, target: Path) -> Manife
     manifest = _parse_manifest(archive, tar.extractfile(first).read())  # type: ignore[union-attr]
     for name in manifest.files:
         safe_member_name(name)
+    _check_space(archive, manifest, target)
     seen: set[str] = set()
     while (member := tar.next()) is not None:
         if member.isdir():
@@ -208,6 +210,19 @@ def _unpack_members(archive: Path, tar: tarfile.TarFile, target: Path) -> Manife
             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
         )
     return manifest
+
+
+def _check_space(archive: Path, manifest: Manifest, target: Path) -> None:
+    """Refuse, from the manifest's sizes alone and before anything is written, an archive
+    that cannot fit: a small gzip of zeros can claim gigabytes."""
+    sizes = [int(f["size"]) for f in manifest.files.values()]
+    if any(size < 0 for size in sizes):
+        raise ArchiveError(f"{archive} has a damaged manifest; it cannot be restored")
+    needed, free = sum(sizes), shutil.disk_usage(target).free
+    if needed > free:
+        raise ArchiveError(f"{archive} unpacks to {needed / 2**30:.1f} GiB, more than the "
+                           f"{free / 2**30:.1f} GiB free beside {target.parent}; free space "
+                           "or restore elsewhere")  # fmt: skip
 
 
 def _extract_checked(archive: Path, tar: tarfile.TarFile, member: tarfile.TarInfo,
