@@ -51,8 +51,8 @@ class Actions:
         return SilenceApi(self._store).add({**request, "created_by": who})
 
     def expire_silence(self, silence_id: str) -> dict[str, Any]:
-        self._as("silences.expire")
-        return SilenceApi(self._store).expire(silence_id)
+        who = self._as("silences.expire")
+        return SilenceApi(self._store).expire(silence_id, who)
 
     def requeue(self, notification_id: str) -> dict[str, Any]:
         who = self._as("notifications.requeue")

@@ -8,6 +8,7 @@ episode and alerts again.
 
 from __future__ import annotations
 
+from vigil.audit import record
 from vigil.clock import utc_now
 from vigil.errors import VigilError
 from vigil.store import Store
@@ -57,6 +58,9 @@ def _act(
             "VALUES (?, ?, ?, ?, ?, ?)",
             [alert_id, now, state, event, who.strip(), comment],
         )
+        action = "alert.acknowledge" if event == "acknowledged" else "alert.resolve"
+        record(cur, who.strip(), action, alert_id, {"state": state},
+               {"state": event, "comment": comment})  # fmt: skip
 
 
 def act_on_alert(store: Store, action: str, alert_id: str, who: str, comment: str = "") -> None:

@@ -101,12 +101,14 @@ def silences_add(
 
 @silences_app.command("expire")
 def silences_expire(
-    silence_id: Annotated[str, typer.Argument(help="The silence's id.")], data_dir: DataDir = None
-) -> None:
+    silence_id: Annotated[str, typer.Argument(help="The silence's id.")], data_dir: DataDir = None,
+    author: Author = None,
+) -> None:  # fmt: skip
     """End a silence now; it stays in the history."""
-    silence = _silence_call(data_dir, lambda api: api.expire(silence_id),
+    who = author or whoami()
+    silence = _silence_call(data_dir, lambda api: api.expire(silence_id, who),
                             "/api/v1/silences/expire", "expire the silence",
-                            payload={"silence_id": silence_id})  # fmt: skip
+                            payload={"silence_id": silence_id, "by": who})  # fmt: skip
     print(f"silence {silence['silence_id']} expired at {silence['ends_at']}")
 
 

@@ -64,7 +64,7 @@ class SilencesApi(Protocol):
 
     def add(self, request: dict[str, Any]) -> dict[str, Any]: ...
 
-    def expire(self, silence_id: str) -> dict[str, Any]: ...
+    def expire(self, silence_id: str, by: str = "unknown") -> dict[str, Any]: ...
 
 
 class IntakeApi(Protocol):
@@ -291,7 +291,12 @@ class _Handler(BaseHTTPRequestHandler):
             if request is None:
                 return
             if path.endswith("/expire"):
-                self._json(HTTPStatus.OK, api.expire(str(request.get("silence_id", ""))))
+                self._json(
+                    HTTPStatus.OK,
+                    api.expire(
+                        str(request.get("silence_id", "")), str(request.get("by") or "unknown")
+                    ),
+                )
             else:
                 self._json(HTTPStatus.OK, api.add(request))
         except VigilError as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from vigil.alert_actions import OPEN_STATES, resolve_alert
+from vigil.audit import record
 from vigil.clock import utc_now
 from vigil.errors import VigilError
 from vigil.store import Store
@@ -79,17 +80,22 @@ def record_incident(
     keys = [] if pd.isna(alert["series_key"]) else [alert["series_key"]]
     service = None if pd.isna(alert["service"]) else alert["service"]
     incident_id = incident_id_for(alert_id)
-    store.execute(
-        """
-        INSERT OR REPLACE INTO incidents (incident_id, origin, kind, title, service,
-            series_keys, affected_services, started_at, ended_at, cause, fix, alert_id,
-            recorded_by, created_at)
-        VALUES (?, 'user', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        [incident_id, name, title, service, json.dumps(keys),
-         json.dumps([service] if service else []), pd.Timestamp(alert["active_at"]).to_pydatetime(),
-         ended, cause, fix, alert_id, who, utc_now().to_pydatetime()],
-    )  # fmt: skip
+    before = store.df("SELECT cause, fix FROM incidents WHERE incident_id = ?", [incident_id])
+    was = None if before.empty else before.iloc[0].to_dict()
+    with store.transaction() as cur:
+        cur.execute(
+            """
+            INSERT OR REPLACE INTO incidents (incident_id, origin, kind, title, service,
+                series_keys, affected_services, started_at, ended_at, cause, fix, alert_id,
+                recorded_by, created_at)
+            VALUES (?, 'user', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [incident_id, name, title, service, json.dumps(keys),
+             json.dumps([service] if service else []),
+             pd.Timestamp(alert["active_at"]).to_pydatetime(), ended, cause, fix, alert_id, who,
+             utc_now().to_pydatetime()],
+        )  # fmt: skip
+        record(cur, who, "incident.note", incident_id, was, {"cause": cause, "fix": fix})
     return incident_id
 
 

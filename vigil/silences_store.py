@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.silences import Matcher, Silence, check_silence_matchers, parse_matcher
+from vigil.audit import record
 from vigil.clock import parse_time, utc_now
 from vigil.errors import VigilError
 from vigil.store import Store
@@ -48,16 +49,19 @@ def add_silence(
     if len(comment) > MAX_COMMENT:
         raise VigilError(f"the comment is longer than {MAX_COMMENT} characters")
     silence = Silence(uuid.uuid4().hex, parsed, starts, ends_at, created_by.strip(), comment)
-    store.execute(
-        "INSERT INTO silences (silence_id, matchers, starts_at, ends_at, created_by, comment, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [silence.silence_id, _matchers_json(parsed), starts.to_pydatetime(),
-         ends_at.to_pydatetime(), silence.created_by, comment, now.to_pydatetime()],
-    )  # fmt: skip
+    with store.transaction() as cur:
+        cur.execute(
+            "INSERT INTO silences (silence_id, matchers, starts_at, ends_at, created_by, "
+            "comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [silence.silence_id, _matchers_json(parsed), starts.to_pydatetime(),
+             ends_at.to_pydatetime(), silence.created_by, comment, now.to_pydatetime()],
+        )  # fmt: skip
+        after = {"matchers": _matchers_json(parsed), "ends_at": ends_at, "comment": comment}
+        record(cur, silence.created_by, "silence.add", silence.silence_id, None, after)
     return silence
 
 
-def expire_silence(store: Store, silence_id: str) -> Silence:
+def expire_silence(store: Store, silence_id: str, by: str = "unknown") -> Silence:
     """End a pending or active silence now; it stays in the history."""
     now = utc_now()
     found = [s for s in load_silences(store) if s.silence_id == silence_id]
@@ -65,10 +69,13 @@ def expire_silence(store: Store, silence_id: str) -> Silence:
         raise VigilError(f"no silence {silence_id!r}")
     if found[0].state(now) == "expired":
         raise VigilError(f"silence {silence_id} has already expired ({found[0].ends_at} UTC)")
-    store.execute(
-        "UPDATE silences SET ends_at = ?, starts_at = least(starts_at, ?) WHERE silence_id = ?",
-        [now.to_pydatetime(), now.to_pydatetime(), silence_id],
-    )
+    with store.transaction() as cur:
+        cur.execute(
+            "UPDATE silences SET ends_at = ?, starts_at = least(starts_at, ?) "
+            "WHERE silence_id = ?", [now.to_pydatetime(), now.to_pydatetime(), silence_id],
+        )  # fmt: skip
+        record(cur, by, "silence.expire", silence_id, {"ends_at": found[0].ends_at},
+               {"ends_at": now})  # fmt: skip
     return next(s for s in load_silences(store) if s.silence_id == silence_id)
 
 
@@ -174,6 +181,6 @@ class SilenceApi:
         silence = silence_request(self.store, request)
         return next(r for r in list_silences(self.store) if r["silence_id"] == silence.silence_id)
 
-    def expire(self, silence_id: str) -> dict[str, Any]:
-        expire_silence(self.store, silence_id)
+    def expire(self, silence_id: str, by: str = "unknown") -> dict[str, Any]:
+        expire_silence(self.store, silence_id, by)
         return next(r for r in list_silences(self.store) if r["silence_id"] == silence_id)

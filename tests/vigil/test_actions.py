@@ -104,3 +104,24 @@ def test_each_role_is_allowed_or_refused_as_the_roles_say(engine: Engine, role: 
     if principal is not None and principal.may("alerts.acknowledge"):
         actors = set(engine.store.df("SELECT actor FROM audit_log")["actor"])
         assert f"user-{role}" in actors  # changes are recorded under the user's name
+
+
+def test_every_change_lands_in_the_audit_log_under_its_author(engine: Engine) -> None:
+    actions = Actions(engine, Principal("olga", "admin"))
+    for action in SERVICE_ACTIONS:
+        ATTEMPTS[action](actions, engine)
+    audited = set(engine.store.df("SELECT action FROM audit_log WHERE actor = 'olga'")["action"])
+    assert {
+        "alert.acknowledge",
+        "alert.resolve",
+        "incident.note",
+        "silence.add",
+        "silence.expire",
+        "notification.requeue",
+        "rule.save",
+        "rule.disable",
+        "rule.rollback",
+        "rule.import",
+        "knowledge.upload",
+        "knowledge.delete",
+    } <= audited
