@@ -25,6 +25,8 @@ from streamlit.testing.v1 import AppTest
 
 from vigil.clock import utc_now
 from vigil.engine import Engine, reset_engine
+from vigil.roles import Principal
+from vigil.session import PRINCIPAL_KEY
 from vigil.settings import load_settings
 from vigil.store import Store
 
@@ -39,6 +41,9 @@ PAGES = {
     "models": ("pages/models.py", {}),
     "jobs": ("pages/jobs.py", {}),
     "settings": ("pages/settings.py", {}),
+    "knowledge": ("pages/knowledge.py", {"q": "mysql slow queries"}),
+    "assistant": ("pages/assistant.py", {}),
+    "admin": ("pages/admin.py", {}),
 }
 
 
@@ -100,6 +105,7 @@ def settle_layout(store: Store) -> None:
 
 def time_page(path: str, query: dict[str, str], runs: int) -> list[float]:
     app = AppTest.from_file(str(APP), default_timeout=120)
+    app.session_state[PRINCIPAL_KEY] = Principal("bench", "admin")  # as after a login
     app.run()
     page = app.switch_page(path)
     page.query_params.update(query)
