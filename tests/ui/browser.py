@@ -89,9 +89,12 @@ def sign_in(data_dir: Path, origin: str, role: str = "admin") -> str:
 
 
 @contextmanager
-def streamlit(data_dir: Path, tmp: Path) -> Iterator[str]:
+def streamlit(data_dir: Path, tmp: Path, signed_in: bool = True) -> Iterator[str]:
+    """``streamlit run app.py`` on ``data_dir``; its pages open signed in as an admin
+    unless ``signed_in`` is False (a browser that has to log in itself)."""
     port = free_port()
-    sign_in(data_dir, f"http://127.0.0.1:{port}")
+    if signed_in:
+        sign_in(data_dir, f"http://127.0.0.1:{port}")
     env = os.environ | app_env(data_dir)
     args = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
             "--server.address", "127.0.0.1", "--server.headless", "true",
