@@ -32,6 +32,7 @@ _HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 # blanks would otherwise decompress to gigabytes and take minutes to read.
 MAX_PDF_CONTENT_BYTES = 32 * 2**20
 MAX_PDF_PAGES = 2000
+MAX_DOCUMENT_BYTES = 5 * 2**20  # a runbook, like an upload; larger ones are split by hand
 
 KINDS_BY_SUFFIX = {
     ".md": "markdown", ".markdown": "markdown", ".txt": "text",
@@ -148,6 +149,9 @@ def chunk_document(source: str, data: bytes) -> list[Chunk]:
     if kind is None:
         known = ", ".join(KINDS_BY_SUFFIX)
         raise VigilError(f"{source}: unsupported file type {suffix or '(none)'}; use {known}")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise VigilError(f"{source} is {len(data) / 2**20:.1f} MiB; a document may be at most "
+                         f"{MAX_DOCUMENT_BYTES // 2**20} MiB (split it)")  # fmt: skip
     if kind == "pdf":
         chunks = chunk_pdf(data, source)
     else:
