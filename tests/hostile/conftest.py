@@ -154,6 +154,25 @@ class Served:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
 
+    def declare_body(self, method: str, path: str, length: int) -> tuple[int, dict]:
+        """Announce a body of ``length`` bytes and send none: an endpoint must refuse an
+        oversized body from its declared length, before reading any of it."""
+        import http.client
+
+        host, port = self.url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            conn.putrequest(method, path)
+            for name, value in {"Content-Type": "application/json",
+                                "Content-Length": str(length),
+                                **engine_auth(self.data_dir)}.items():  # fmt: skip
+                conn.putheader(name, value)
+            conn.endheaders()
+            response = conn.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            conn.close()
+
     def post_json(self, path: str, payload: object) -> tuple[int, dict]:
         return self.request("POST", path, json.dumps(payload).encode())
 
