@@ -8,6 +8,7 @@ import stores nothing, so a half-imported file can never pollute baselines.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,15 @@ def _check_parquet_metadata(path: Path) -> None:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype="string", keep_default_na=False, nrows=MAX_IMPORT_ROWS + 1)
+    """Every field as text; a row with more fields than the header is an error (pandas
+    would otherwise take the extra ones as an index and shift every column)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            frame = pd.read_csv(path, dtype="string", keep_default_na=False, index_col=False,
+                                nrows=MAX_IMPORT_ROWS + 1)  # fmt: skip
+        except pd.errors.ParserWarning:
+            raise ImportFileError(f"{path}: line 2 has more fields than the header") from None
     if len(frame) > MAX_IMPORT_ROWS:
         raise ImportFileError(
             f"{path}: more than {MAX_IMPORT_ROWS} rows; an import may hold at most "
