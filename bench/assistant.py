@@ -26,7 +26,6 @@ import pandas as pd
 
 from knowledge.assistant import Assistant
 from knowledge.base import KnowledgeBase
-from vigil.clock import utc_now
 from vigil.engine import Engine
 from vigil.settings import Settings, load_settings
 from vigil.store import Store
@@ -46,10 +45,7 @@ def _build(settings: Settings, days: int) -> None:
     """A demo data dir as `vigil demo` leaves it: backfilled, fitted, scored, evaluated."""
     engine = Engine(settings)
     try:
-        engine.pull_all()
-        engine.refit()
-        now = utc_now()
-        engine.evaluate(since=now - pd.Timedelta(days=days), until=now)
+        engine.build_history(days)
         engine.reindex_knowledge()
     finally:
         engine.stop()

@@ -20,10 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from vigil.clock import utc_now
 from vigil.engine import Engine, reset_engine
 from vigil.roles import Principal
 from vigil.session import PRINCIPAL_KEY
@@ -54,10 +52,7 @@ def build_estate(data_dir: Path, days: int) -> None:
     )  # fmt: skip
     engine = Engine(settings)
     try:
-        engine.pull_all()
-        engine.refit()
-        now = utc_now()
-        engine.evaluate(since=now - pd.Timedelta(days=days), until=now)
+        engine.build_history(days)
     finally:
         engine.stop()
 

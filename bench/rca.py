@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from analytics.rca import rank_root_causes
-from vigil.clock import utc_now
 from vigil.engine import Engine
 from vigil.rca import root_causes
 from vigil.settings import load_settings
@@ -44,10 +43,7 @@ def _build(data_dir: Path, seed: int, days: int) -> None:
     )  # fmt: skip
     engine = Engine(settings)
     try:
-        engine.pull_all()
-        engine.refit()
-        now = utc_now()
-        engine.evaluate(since=now - pd.Timedelta(days=days), until=now)
+        engine.build_history(days)
     finally:
         engine.stop()
 

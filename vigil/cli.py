@@ -89,9 +89,6 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the demo estate.")] = 1,
 ) -> None:
     """Backfill the demo estate, fit models, replay rule evaluation and print a summary."""
-    import pandas as pd
-
-    from vigil.clock import utc_now
     from vigil.demo_summary import demo_summary, render_summary
 
     engine = _one_shot_engine(
@@ -100,12 +97,11 @@ def demo(
     try:
         with progress_bar() as bar:
             task = bar.add_task("backfill", total=100)
-            engine.pull_all(lambda f, m: bar.update(task, completed=f * 100, description=m))
-            fit = bar.add_task("fit models", total=None)
-            engine.refit(lambda i, n: bar.update(fit, completed=i, total=n))
-        console.print("evaluating rules over the backfill ...")
-        now = utc_now()
-        engine.evaluate(since=now - pd.Timedelta(days=days), until=now)
+            fit = bar.add_task("fit models, then replay the rules", total=None)
+            now = engine.build_history(
+                days, lambda f, m: bar.update(task, completed=f * 100, description=m),
+                lambda i, n: bar.update(fit, completed=i, total=n),
+            )  # fmt: skip
         print(render_summary(demo_summary(engine.store, days=days, now=now)))
     finally:
         engine.stop()

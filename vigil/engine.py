@@ -226,6 +226,18 @@ class Engine:
             self.store, self.models, since, until, self.settings.evaluate_interval_seconds
         )
 
+    def build_history(
+        self, days: int, pulled: Progress | None = None,
+        fitted: Callable[[int, int], None] | None = None,
+    ) -> pd.Timestamp:  # fmt: skip
+        """What ``vigil demo`` (and the benchmarks) start from: every source pulled, every
+        series fitted, and the rules replayed over the last ``days``; returns that "now"."""
+        self.pull_all(pulled)
+        self.refit(fitted)
+        now = utc_now()
+        self.evaluate(since=now - pd.Timedelta(days=days), until=now)
+        return now
+
     def dispatch(self) -> int:
         """Group alerts and write the notifications due now into the outbox."""
         s = self.settings

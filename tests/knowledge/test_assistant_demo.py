@@ -57,10 +57,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     settings = _settings(data_dir)
     engine = Engine(settings)
     try:
-        engine.pull_all()
-        engine.refit()
-        now = utc_now()
-        engine.evaluate(since=now - pd.Timedelta(days=DAYS), until=now)
+        engine.build_history(DAYS)
     finally:
         engine.stop()
     store = Store.open(data_dir)
