@@ -22,7 +22,8 @@ def rca(
     lookback: Annotated[
         str, typer.Option("--lookback", help="How far back the window reaches: 30m, 1h, 2h.")
     ] = "1h",
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Services to list.")] = 10,
+    # text, checked by rca_from_query: "0" or "abc" gets its one-line error, not a trace
+    limit: Annotated[str, typer.Option("--limit", "-n", help="Services to list.")] = "10",
     as_json: Annotated[bool, typer.Option("--json", help="The whole ranking as JSON.")] = False,
     data_dir: DataDir = None,
 ) -> None:
