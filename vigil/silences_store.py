@@ -146,10 +146,7 @@ def silence_request(store: Store, request: Mapping[str, Any]) -> Silence:
     if (ends is None) == (duration is None):
         raise VigilError("give either duration (e.g. 2h) or ends_at")
     if duration is not None:
-        try:
-            length = pd.Timedelta(str(duration))
-        except ValueError:
-            raise VigilError(f"duration {duration!r} is not a duration (use 30m, 2h, 1d)") from None
+        length = _duration(duration)
         if not pd.Timedelta(0) < length <= MAX_SILENCE:
             raise VigilError("duration must be positive and at most 365 days")
         ends = starts + length
@@ -159,13 +156,31 @@ def silence_request(store: Store, request: Mapping[str, Any]) -> Silence:
     )  # fmt: skip
 
 
+def _duration(value: object) -> pd.Timedelta:
+    """A duration with its unit. pandas reads a bare number (3600, "3600") as nanoseconds
+    and "nan" as no time at all; both are refused rather than silencing for nothing."""
+    hint = f"duration {value!r} is not a duration (use 30m, 2h, 1d)"
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise VigilError(hint)
+    try:
+        length = pd.Timedelta(value)
+    except ValueError:
+        raise VigilError(hint) from None
+    if pd.isna(length):
+        raise VigilError(hint)
+    return length
+
+
 def _time(value: object, field: str, now: pd.Timestamp) -> pd.Timestamp | None:
     if value is None or value == "":
         return None
     try:
-        return parse_time(str(value), now)
+        stamp = parse_time(str(value), now)
     except ValueError:
         raise VigilError(f"{field} {value!r} is not a time (ISO 8601, UTC)") from None
+    if pd.isna(stamp):  # "nan", "NaT" parse, as no time at all
+        raise VigilError(f"{field} {value!r} is not a time (ISO 8601, UTC)")
+    return stamp
 
 
 class SilenceApi:
