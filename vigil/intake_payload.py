@@ -82,6 +82,8 @@ def _decode(body: bytes) -> dict[str, Any]:
         raise IntakeError("the body is not UTF-8 text") from None
     except ValueError as exc:
         raise IntakeError(f"the body is not JSON: {exc}") from None
+    except RecursionError:  # arrays nested thousands deep: no webhook payload is
+        raise IntakeError("the body is not JSON Vigil reads: nested too deeply") from None
     if not isinstance(payload, dict):
         raise IntakeError("the body must be a JSON object: Alertmanager's webhook payload")
     version = payload.get("version", "4")
