@@ -209,6 +209,25 @@ app.add_typer(token_app, name="wall-token")
 app.command("rca")(rca)
 
 
+def _typer_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """Click's usage errors and aborts, and typer's own copies of them (typer 0.29 raises
+    those from a vendored Click)."""
+    usage: list[type] = [click.exceptions.ClickException]
+    aborts: list[type] = [click.exceptions.Abort]
+    try:
+        from typer._click.exceptions import ClickException as TyperClickException
+        from typer.exceptions import Abort as TyperAbort
+    except ImportError:
+        pass
+    else:
+        usage.append(TyperClickException)
+        aborts.append(TyperAbort)
+    return tuple(usage), tuple(aborts)
+
+
+_USAGE_ERRORS, _ABORTS = _typer_errors()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -216,8 +235,8 @@ def main() -> None:
     except VigilError as exc:
         console.print(f"vigil: {exc}", style="bold red", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.ClickException as exc:
+    except _USAGE_ERRORS as exc:  # a missing argument, an unknown option: one line, exit 2
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _ABORTS:
         sys.exit(130)

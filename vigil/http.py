@@ -398,7 +398,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(status, {"error": message})
             return None
         try:
-            request = json.loads(self.rfile.read(length).decode("utf-8")) if length else None
+            text = self.rfile.read(length).decode("utf-8") if length else ""
+            request = json.loads(text, parse_constant=_no_constant) if length else None
         except (UnicodeDecodeError, ValueError) as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": f"the body is not JSON: {exc}"})
             return None
@@ -483,6 +484,11 @@ class HttpServer:
         self._thread.join(timeout=5)
         if self._server.intake is not None:  # commit what it accepted, then stop its writer
             self._server.intake.close()
+
+
+def _no_constant(name: str) -> float:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def start_http_server(

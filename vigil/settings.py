@@ -8,6 +8,7 @@ defaults. Every field is listed in the README's settings table.
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -130,7 +131,8 @@ class _SecretsFileSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     """Vigil's settings; field descriptions are the documentation."""
 
-    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore", frozen=True,
+                                      allow_inf_nan=False)  # fmt: skip
 
     data_dir: Path = Field(
         Path("data"), description="Where the database, models and snapshots live."
@@ -441,6 +443,12 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**clean)
     except SecretsFileError as exc:
         raise SettingsError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{_config_file()} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{_config_file()} is not TOML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
