@@ -2,13 +2,12 @@
 root-cause lookbacks, JSON bodies), bodies over the endpoint limit, and configuration
 files that are not UTF-8. Each is refused in one line naming the field; nothing changes
 and the engine keeps answering.
-
-Cases marked xfail are real gaps in modules this suite may not change; each names the
-module and the fix, and fails loudly (strict) once the fix lands, so the mark goes too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -120,10 +119,6 @@ def test_a_non_finite_setting_is_refused(
     assert_one_line(str(refused.value))
 
 
-@pytest.mark.xfail(strict=True, reason="vigil/settings.py: float settings bounded only below "
-                   "(backup_interval_hours, notify_backoff_seconds ...) take inf; an infinite "
-                   "backup interval overflows round(hours * 3600) when the scheduler starts. "
-                   "Fix: allow_inf_nan=False in the settings model config")  # fmt: skip
 @pytest.mark.parametrize("value", ["inf", "1e309"])
 @pytest.mark.parametrize("name", ["VIGIL_BACKUP_INTERVAL_HOURS", "VIGIL_NOTIFY_BACKOFF_SECONDS"])
 def test_an_infinite_interval_setting_is_refused(
@@ -152,32 +147,37 @@ def test_cli_refuses_a_nan_setting_and_a_non_utf8_secrets_file(
     assert state_of(estate.data_dir) == before
 
 
-@pytest.mark.xfail(strict=True, reason="vigil/settings.py reads vigil.toml without catching "
-                   "UnicodeDecodeError, so the CLI prints a traceback; fix: catch it where "
-                   "the TOML is read and raise SettingsError naming the file and byte")  # fmt: skip
-def test_cli_refuses_a_non_utf8_vigil_toml(estate: Seeded, monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:  # fmt: skip
-    config = tmp_path / "vigil.toml"
-    config.write_bytes(b'language = "\xff\xfe"\n')
+@pytest.mark.parametrize("content", [b'language = "\xff\xfe"\n', b"wall_rotate_seconds = nan\n",
+                                     b"[[[[[[[[\n", b"\x00\x01binary"], ids=repr)  # fmt: skip
+def test_cli_refuses_a_hostile_vigil_toml(estate: Seeded, monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path, content: bytes) -> None:  # fmt: skip
+    """``VIGIL_CONFIG`` is read after the helper sets its own, so it is set here too."""
     from vigil.cli import main
 
+    config = tmp_path / "vigil.toml"
+    config.write_bytes(content)
+    before = state_of(estate.data_dir)
     monkeypatch.setenv("VIGIL_CONFIG", str(config))
     monkeypatch.setattr("sys.argv", ["vigil", "alerts", "list", "--data-dir",
                                      str(estate.data_dir)])  # fmt: skip
-    with pytest.raises(SystemExit) as exited:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
         main()
-    assert exited.value.code == 2
+    lines = [line for line in err.getvalue().splitlines() if line.strip()]
+    assert exited.value.code == 2 and len(lines) == 1 and lines[0].startswith("vigil: "), lines
+    assert "vigil.toml" in lines[0] or "wall_rotate_seconds" in lines[0]  # file or setting
+    assert state_of(estate.data_dir) == before
 
 
-@pytest.mark.xfail(strict=True, reason="vigil/cli.py main() catches click's ClickException, "
-                   "but typer 0.29 raises its vendored typer._click exceptions, so a missing "
-                   "argument or a bad option value is a traceback and exit 1; fix: catch "
-                   "typer's ClickException class as well")  # fmt: skip
-@pytest.mark.parametrize("args", [("alerts", "ack"), ("alerts", "list", "--bogus")], ids=str)
-def test_cli_usage_errors_are_one_line(estate: Seeded, monkeypatch: pytest.MonkeyPatch,
-                                       args: tuple[str, ...]) -> None:  # fmt: skip
+@pytest.mark.parametrize("args", [("alerts", "ack"), ("alerts", "list", "--bogus"),
+                                  ("silences", "list", "--state")], ids=" ".join)  # fmt: skip
+def test_cli_usage_errors_exit_2_without_a_traceback(
+    estate: Seeded, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    before = state_of(estate.data_dir)
     result = vigil_in_process(monkeypatch, estate.data_dir, *args)
-    assert result.code == 2 and "Traceback" not in result.stderr
+    assert result.code == 2 and "Traceback" not in result.stderr, result.stderr
+    assert state_of(estate.data_dir) == before
 
 
 # --- JSON bodies and sizes at the engine -------------------------------------------------
@@ -207,9 +207,6 @@ def test_engine_refuses_non_finite_and_malformed_json(served: Served, path: str,
     served.assert_healthy()
 
 
-@pytest.mark.xfail(strict=True, reason="vigil/http.py parses bodies with json.loads, which "
-                   "takes NaN and Infinity; fix: a parse_constant that raises, so such a "
-                   "body is 'not JSON' (RFC 8259) instead of a float for the handlers")  # fmt: skip
 def test_engine_says_a_nan_literal_is_not_json(served: Served) -> None:
     status, answer = served.request("POST", "/api/v1/ask", b'{"question": NaN}')
     assert status == 400 and "not JSON" in answer["error"]
