@@ -25,7 +25,7 @@ import pandas as pd
 from chromadb.config import Settings as ChromaSettings
 
 from knowledge.changes import Change, apply_changes, plan_document, searchable
-from knowledge.chunking import KINDS_BY_SUFFIX, chunk_document, chunk_text
+from knowledge.chunking import KINDS_BY_SUFFIX, MAX_DOCUMENT_BYTES, chunk_document, chunk_text
 from knowledge.embedding import build_embedding, collection_name
 from knowledge.fusion import reciprocal_rank_fusion
 from knowledge.incidents import incident_link, incident_metadata, incident_text
@@ -84,6 +84,14 @@ class _Snapshot:
         return mask
 
 
+def _read_bounded(path: Path) -> bytes:
+    """A document's bytes, refusing before reading one too large to be a runbook."""
+    if path.stat().st_size > MAX_DOCUMENT_BYTES:
+        raise VigilError(f"{path.name} is larger than {MAX_DOCUMENT_BYTES // 2**20} MiB "
+                         "(split it)")  # fmt: skip
+    return path.read_bytes()
+
+
 class KnowledgeBase:
     """Open with :meth:`open`; cheap to keep open for the life of the engine."""
 
@@ -130,8 +138,8 @@ class KnowledgeBase:
         try:
             relative = path.resolve().relative_to(self.runbooks_dir.resolve()).as_posix()
         except ValueError:
-            return self.ingest_bytes(path.name, path.read_bytes())
-        return self._ingest_runbook(relative, path.read_bytes())
+            return self.ingest_bytes(path.name, _read_bounded(path))
+        return self._ingest_runbook(relative, _read_bounded(path))
 
     def ingest_bytes(self, name: str, data: bytes) -> IngestReport:
         """Index an upload; a bad name, type, size or content raises :class:`VigilError`
@@ -191,7 +199,7 @@ class KnowledgeBase:
             for done, path in enumerate(files, start=1):
                 source = path.relative_to(directory).as_posix()
                 try:
-                    changes.append(self._plan(source, "runbook", path.read_bytes(),
+                    changes.append(self._plan(source, "runbook", _read_bounded(path),
                                               by_source.pop(source, {})))  # fmt: skip
                 except (VigilError, OSError) as exc:
                     by_source.pop(source, None)  # keeps its previous chunks

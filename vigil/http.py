@@ -53,6 +53,8 @@ RuleQueryFn = Callable[[str, dict[str, list[str]]], dict[str, Any]]  # (list | h
 # JSON body; a VigilError it raises is the client's fault (400).
 JsonFn = Callable[[dict[str, Any]], dict[str, Any]]
 MAX_BODY_BYTES = 64 * 1024
+DISCARD_LIMIT = 4 * 2**20  # an over-limit body up to this is read and dropped before the 413
+DISCARD_WAIT_SECONDS = 2.0  # how long a refused body may take to arrive
 MAX_WEBHOOK_BYTES = 1 << 20  # a webhook carries a whole alert group
 WEBHOOK_PATH = "/api/v1/alerts/webhook"
 
@@ -379,11 +381,15 @@ class _Handler(BaseHTTPRequestHandler):
         length = self._content_length() or 0
         if length > limit:
             return
-        while length > 0:
-            chunk = self.rfile.read(min(length, 1 << 16))
-            if not chunk:
-                break
-            length -= len(chunk)
+        self.connection.settimeout(DISCARD_WAIT_SECONDS)  # a client that sends nothing
+        try:
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 16))
+                if not chunk:
+                    break
+                length -= len(chunk)
+        except OSError:  # the wait ran out, or the client went away: answer anyway
+            pass
 
     def _json_body(self) -> dict[str, Any] | None:
         """The request's JSON object; None after answering 400 or 413 for anything else."""
@@ -392,7 +398,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if length < 0 or length > MAX_BODY_BYTES:
-            self.close_connection = True
+            self._discard_body(DISCARD_LIMIT)  # so the client reads the answer, not a reset
             status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length > 0 else HTTPStatus.BAD_REQUEST
             message = f"the body must be a JSON object of at most {MAX_BODY_BYTES} bytes"
             self._json(status, {"error": message})
@@ -402,6 +408,9 @@ class _Handler(BaseHTTPRequestHandler):
             request = json.loads(text, parse_constant=_no_constant) if length else None
         except (UnicodeDecodeError, ValueError) as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": f"the body is not JSON: {exc}"})
+            return None
+        except RecursionError:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": "the body is nested too deeply"})
             return None
         if not isinstance(request, dict):
             self._json(HTTPStatus.BAD_REQUEST, {"error": "the body must be a JSON object"})

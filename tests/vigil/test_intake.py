@@ -332,6 +332,10 @@ def test_other_routes_keep_their_64_kib_limit(engine: Engine) -> None:
     response = requests.post(f"{engine.http.url}/api/v1/silences", data=b"x" * 100_000,
                              timeout=10, headers=engine_auth(engine.settings.data_dir))  # fmt: skip
     assert response.status_code == 413
+    # a client that sends its whole megabyte still reads the answer, not a reset
+    big = requests.post(f"{engine.http.url}/api/v1/silences", data=b"x" * (1 << 20),
+                        timeout=10, headers=engine_auth(engine.settings.data_dir))  # fmt: skip
+    assert big.status_code == 413 and "at most" in big.json()["error"]
 
 
 def test_vigils_own_alerts_coming_back_are_skipped(engine: Engine) -> None:
