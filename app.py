@@ -18,7 +18,7 @@ from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, LANGUAGE_NAMES, LANGUAGES, normalise_language, t
 from vigil.page_shell import SHELL_KEY, WANTED_PAGE_KEY, restore_query
 from vigil.roles import WALL, Principal
-from vigil.session import login_form, logout_button, resolve_principal
+from vigil.session import login_form, logout_button, resolve_principal, write_pending_cookie
 
 KIOSK_CSS = """
 <style>
@@ -91,6 +91,7 @@ def main() -> None:
     else:
         _language_selector(lang)
     principal = resolve_principal(engine, kiosk)
+    write_pending_cookie()
     if principal is None:  # nothing opens unprotected: the login (or first-user) page only
         st.session_state[SHELL_KEY] = True
         st.navigation([st.Page(lambda: login_form(engine, lang), title=t("login.title", lang),

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 PRINCIPAL_KEY = "vigil_principal"
 TOKEN_KEY = "vigil_session_token"
 COOKIE = "vigil_session"
+COOKIE_PENDING_KEY = "vigil_cookie_pending"
 
 
 def current_principal() -> Principal | None:
@@ -95,7 +96,8 @@ def login_form(engine: Engine, lang: str) -> None:
     st.session_state[TOKEN_KEY] = token
     st.session_state[PRINCIPAL_KEY] = auth.session_principal(
         engine.store, token, engine.settings.login_policy())  # fmt: skip
-    _cookie_script(token, engine.settings.session_idle_minutes * 60 * 3)
+    # the cookie is written by the next run's page: a rerun now would discard the script
+    st.session_state[COOKIE_PENDING_KEY] = (token, engine.settings.session_idle_minutes * 180)
     st.rerun()
 
 
@@ -109,5 +111,13 @@ def logout_button(engine: Engine, lang: str) -> None:
         auth.logout(engine.store, st.session_state.get(TOKEN_KEY))
         st.session_state[PRINCIPAL_KEY] = None
         st.session_state[TOKEN_KEY] = None
-        _cookie_script("", 0)
+        st.session_state[COOKIE_PENDING_KEY] = ("", 0)
         st.rerun()
+
+
+def write_pending_cookie() -> None:
+    """Set (or clear) the login cookie a login or logout of the previous run asked for; a
+    run that goes on to draw its page keeps the script long enough for the browser."""
+    pending = st.session_state.pop(COOKIE_PENDING_KEY, None)
+    if pending is not None:
+        _cookie_script(*pending)
