@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 
 from analytics.selectors import LABEL_NAME
 from analytics.silences import parse_matcher
-from vigil.secrets import lookup
+from vigil.secrets import resolve_named
 
 CHANNEL_TYPES = ("webhook", "slack", "email", "dingtalk", "wecom", "feishu")
 _SECRET_FIELDS = ("url", "secret", "bearer_token", "smtp_password")
@@ -70,13 +70,7 @@ class Receiver(BaseModel):
 
     @model_validator(mode="after")
     def _resolve_env(self) -> Receiver:
-        for field in _SECRET_FIELDS:
-            variable = getattr(self, f"{field}_env")
-            if variable:
-                value = lookup(variable)
-                if value is None:
-                    raise ValueError(f"receiver {self.name}: {variable} is not set")
-                object.__setattr__(self, field, SecretStr(value))
+        resolve_named(self, _SECRET_FIELDS, f"receiver {self.name}")
         return self
 
     @model_validator(mode="after")
@@ -165,11 +159,7 @@ class AlertmanagerTarget(BaseModel):
 
     @model_validator(mode="after")
     def _resolve_env(self) -> AlertmanagerTarget:
-        if self.bearer_token_env:
-            value = lookup(self.bearer_token_env)
-            if value is None:
-                raise ValueError(f"alertmanager {self.url}: {self.bearer_token_env} is not set")
-            object.__setattr__(self, "bearer_token", SecretStr(value))
+        resolve_named(self, ("bearer_token",), f"alertmanager {self.url}")
         return self
 
 

@@ -93,3 +93,17 @@ def source_of(name: str, data_dir: Path | None = None) -> str | None:
     except SecretsFileError:
         return None
     return "secrets file" if found else None
+
+
+def resolve_named(model: object, fields: tuple[str, ...], owner: str) -> None:
+    """Fill each ``field`` of a frozen settings model from the secret its ``<field>_env``
+    names (environment, then the secrets file); ValueError naming ``owner`` when unset."""
+    from pydantic import SecretStr
+
+    for field in fields:
+        name = getattr(model, f"{field}_env")
+        if name:
+            value = lookup(name)
+            if value is None:
+                raise ValueError(f"{owner}: {name} is not set")
+            object.__setattr__(model, field, SecretStr(value))

@@ -42,7 +42,7 @@ from vigil.notify_settings import (
     TimeIntervalConfig,
     check_routing,
 )
-from vigil.secrets import SecretsFileError, file_secrets, lookup, secrets_file
+from vigil.secrets import SecretsFileError, file_secrets, resolve_named, secrets_file
 
 if TYPE_CHECKING:
     from vigil.auth import LoginPolicy
@@ -106,13 +106,7 @@ class PrometheusEndpoint(BaseModel):
 
     @model_validator(mode="after")
     def _resolve_secrets(self) -> PrometheusEndpoint:
-        for field in ("password", "bearer_token"):
-            name = getattr(self, f"{field}_env")
-            if name:
-                value = lookup(name)
-                if value is None:
-                    raise ValueError(f"prometheus {self.name}: {name} is not set")
-                object.__setattr__(self, field, SecretStr(value))
+        resolve_named(self, ("password", "bearer_token"), f"prometheus {self.name}")
         return self
 
 
