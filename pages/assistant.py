@@ -5,7 +5,6 @@ language model the answer is the labelled evidence-mode answer, never an error p
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pandas as pd
@@ -20,6 +19,7 @@ from vigil.clock import utc_now
 from vigil.engine import get_engine
 from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, format_time, t
+from vigil.markdown import escape_markdown as _md
 from vigil.page_shell import ensure_shell
 from vigil.session import current_principal
 
@@ -29,11 +29,6 @@ lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)
 user: str = getattr(current_principal(), "name", "anonymous")
 SESSION_KEY = "assistant_session"
 CHARTS_PER_ANSWER = 3
-_MARKDOWN = re.compile(r"([\\`*_\[\]{}()<>#+!|~$:])")
-
-
-def _md(text: str) -> str:
-    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _mode(mode: str | None, reason: str | None) -> None:

@@ -7,7 +7,6 @@ uploads, and reindex the runbooks directory with a progress bar.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import unquote
 
 import streamlit as st
@@ -17,6 +16,7 @@ from vigil.engine import get_engine
 from vigil.errors import VigilError
 from vigil.i18n import LANG_STATE_KEY, t
 from vigil.knowledge_charts import documents_chart
+from vigil.markdown import escape_markdown as _md
 from vigil.page_shell import ensure_shell
 from vigil.session import current_principal
 
@@ -24,11 +24,6 @@ ensure_shell("knowledge")
 engine = get_engine()
 lang: str = st.session_state.get(LANG_STATE_KEY, engine.settings.language)
 actions = Actions(engine, current_principal())
-_MARKDOWN = re.compile(r"([\\`*_\[\]{}()<>#+!|~$:])")
-
-
-def _md(text: str) -> str:
-    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _search() -> None:

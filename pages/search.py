@@ -3,7 +3,6 @@ search can be linked), with a time range; every hit links to the page that shows
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import pandas as pd
@@ -12,6 +11,7 @@ import streamlit as st
 from vigil.clock import utc_now
 from vigil.engine import get_engine
 from vigil.i18n import LANG_STATE_KEY, format_time, t
+from vigil.markdown import escape_markdown as _md
 from vigil.page_shell import ensure_shell
 from vigil.search import (
     Hit,
@@ -31,12 +31,6 @@ RANGES = {
     "30d": pd.Timedelta(days=30),
     "all": None,
 }
-# Markdown (and Streamlit's :icon: and :color[...] syntax) in stored text shows as typed.
-_MARKDOWN = re.compile(r"([\\`*_\[\]{}()<>#+!|~$:])")
-
-
-def _md(text: str) -> str:
-    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _box() -> str:
