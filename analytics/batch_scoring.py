@@ -11,7 +11,8 @@ forest over every row that shares it (the refit job's pooled forest is shared by
 
 The figures are the detector's own, point for point (the tests compare them with
 ``score_series``): the level is the median of the deseasonalised points in the three hours
-before a point, the sustained residual the median z of the last ten minutes (three points
+before a point (whose values also widen the training range novelty is measured
+against), the sustained residual the median z of the last ten minutes (three points
 at least), the forest's rolling features the mean and spread of z over fifteen minutes.
 """
 
@@ -29,6 +30,7 @@ from analytics.detector import (
     SUSTAINED_WINDOW,
     DetectorModel,
     _z_log_odds,
+    novelty_log_odds,
     to_score,
 )
 from analytics.features import ROLLING_WINDOW
@@ -56,6 +58,9 @@ class _Params:
     forest: np.ndarray  # index into ``forests``, -1 for a row without one
     forest_centre: np.ndarray
     forest_width: np.ndarray
+    range_low: np.ndarray
+    range_high: np.ndarray
+    range_unit: np.ndarray
 
     @classmethod
     def of(cls, models: Sequence[DetectorModel]) -> _Params:
@@ -86,6 +91,9 @@ class _Params:
             index,
             np.array([m.forest.centre if m.forest else np.nan for m in models]),
             np.array([m.forest.width if m.forest else np.nan for m in models]),
+            np.array([m.range_low for m in models], dtype=float),
+            np.array([m.range_high for m in models], dtype=float),
+            np.array([m.range_unit for m in models], dtype=float),
         )  # fmt: skip
 
     def seasonal(self, rows: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -260,11 +268,8 @@ class BatchScorer:
         p = self._params
         ts = self._ts[rows]
         t = ts[:, column]
-        level = _masked_median(
-            self._deseasonalised[rows, :column],
-            ts[:, :column] >= (t - LEVEL_WINDOW.value)[:, None],
-            1,
-        )
+        in_level = ts[:, :column] >= (t - LEVEL_WINDOW.value)[:, None]
+        level = _masked_median(self._deseasonalised[rows, :column], in_level, 1)
         expected = p.seasonal(rows, t) + level
         scale = p.hourly_scale[rows, (t // NS_PER_HOUR) % 24]
         z = (self._values[rows, column] - expected) / scale
@@ -280,6 +285,7 @@ class BatchScorer:
             _z_log_odds(sustained, p.sustained_centre[rows]),
         )
         log_odds = np.fmax(log_odds, self._forest_log_odds(rows, recent_z, past, t))
+        log_odds = np.fmax(log_odds, self._novelty(rows, column, in_level))
         score = to_score(log_odds)
         score[~np.isfinite(z)] = np.nan
         result.update(
@@ -289,6 +295,19 @@ class BatchScorer:
             score=score,
         )
         return result
+
+    def _novelty(self, rows: np.ndarray, column: int, in_level: np.ndarray) -> np.ndarray:
+        """Novelty log-odds of each row's point at ``column`` against its training range
+        widened by the values of the level window before it."""
+        p = self._params
+        recent = self._values[rows, :column]
+        seen = in_level & ~np.isnan(recent)
+        with np.errstate(invalid="ignore"):
+            low = np.where(seen, recent, np.inf).min(axis=1, initial=np.inf)
+            high = np.where(seen, recent, -np.inf).max(axis=1, initial=-np.inf)
+        low = np.fmin(np.where(np.isfinite(low), low, np.nan), p.range_low[rows])
+        high = np.fmax(np.where(np.isfinite(high), high, np.nan), p.range_high[rows])
+        return novelty_log_odds(self._values[rows, column], low, high, p.range_unit[rows])
 
     def _forest_log_odds(
         self, rows: np.ndarray, recent_z: np.ndarray, past: np.ndarray, t: np.ndarray

@@ -9,6 +9,12 @@ Three kinds of evidence are turned into [0, 1] on the same footing:
 - the median ``z`` of the last ten minutes (at least three steps), calibrated the same
   way (floor 2.5): a sustained shift in a noisy series is certain long before any single
   point is;
+- novelty: how far a point lies outside every value of the training window and of the
+  hours just before it, in units of the training values' interquartile range. A series
+  that hops about (CPU near 10 % that jumps to 60 % a fifth of the time) has a residual
+  so wide that a jump to 95 % looks ordinary to it, yet it has never been there. Taking
+  the recent hours into the range makes a sustained new level novel only at its start,
+  as the level re-baselines it;
 - the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
   shape of the last minutes (drift, sudden jitter) that the residual alone misses. The
   refit job fits one forest on features pooled across series (they are in each series'
@@ -35,13 +41,13 @@ from scipy.special import expit
 from sklearn.ensemble import IsolationForest
 
 from analytics.artifacts import SharedParts, pack, unpack
-from analytics.baseline import SeasonalBaseline, fit_baseline_and_expected
+from analytics.baseline import LEVEL_WINDOW, SeasonalBaseline, fit_baseline_and_expected
 from analytics.features import detector_features
 from analytics.isolation import CalibratedForest, Calibration, calibrate_forest, fit_forest
 
 KIND = "seasonal_iforest"
-FORMAT_VERSION = 2  # 2: the forest may be a shared part
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # 2: the forest may be a shared part; 3: the training value range
+READABLE_VERSIONS = (1, 2, 3)
 MAGIC = b"VIGILDET"
 BAND_K = 3.0  # lower/upper are expected ± BAND_K × scale (rules rescale to their own k)
 MIN_Z_CENTRE = 4.0
@@ -51,6 +57,9 @@ Z_CENTRE_GAIN = 2.0
 Z_QUANTILE = 0.95
 Z_WIDTH = 0.5
 ALERT_SCORE = 0.9
+NOVELTY_CENTRE = 0.5  # even odds half an interquartile range beyond the range
+NOVELTY_WIDTH = 0.2  # then log-odds 1 per fifth of one
+RANGE_SPREAD_SHARE = 0.05  # the range's unit is at least this share of its width
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,11 @@ class DetectorModel:
     training_alert_share: float
     kind: str = KIND
     version: int = FORMAT_VERSION
+    # the training values' range and its unit; NaN (no novelty evidence) in models
+    # written before format 3, which unpickle with these class defaults
+    range_low: float = float("nan")
+    range_high: float = float("nan")
+    range_unit: float = float("nan")
 
     def params(self) -> dict[str, object]:
         return {
@@ -76,6 +90,7 @@ class DetectorModel:
             "sustained_centre": round(self.sustained_centre, 3),
             "isolation_forest": self.forest is not None,
             "step_seconds": self.step_seconds,
+            "value_range": [self.range_low, self.range_high],
         }
 
     def quality(self) -> dict[str, float]:
@@ -120,8 +135,53 @@ def to_score(log_odds: np.ndarray) -> np.ndarray:
     return np.where(log_odds <= ALERT_LOG_ODDS, expit(log_odds), tail)
 
 
+def to_log_odds(score: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`to_score`: -inf at 0, inf at 1."""
+    score = np.asarray(score, dtype=float)
+    with np.errstate(divide="ignore"):
+        logistic = np.log(score) - np.log1p(-score)
+        tail = ALERT_LOG_ODDS + (1.0 - ALERT_SCORE) / (1.0 - score) - 1.0
+    return np.where(score <= ALERT_SCORE, logistic, tail)
+
+
 def _z_log_odds(z: np.ndarray, centre: float) -> np.ndarray:
     return (np.abs(z) - centre) / Z_WIDTH
+
+
+def value_range(values: np.ndarray, floor: float) -> tuple[float, float, float]:
+    """Lowest and highest training value and the unit novelty is measured in: the
+    interquartile range, or a share of the whole range (a series that sits still most of
+    the time has an IQR near 0), or the baseline's scale floor, whichever is largest."""
+    low, high = float(np.min(values)), float(np.max(values))
+    q25, q75 = np.quantile(values, [0.25, 0.75])
+    return low, high, max(float(q75 - q25), RANGE_SPREAD_SHARE * (high - low), floor)
+
+
+def novelty_log_odds(
+    values: np.ndarray, low: np.ndarray, high: np.ndarray, unit: np.ndarray
+) -> np.ndarray:
+    """Log-odds that a value is new: 0 at ``NOVELTY_CENTRE`` units beyond the range it is
+    measured against, one more per ``NOVELTY_WIDTH`` units further out."""
+    excess = np.maximum(values - high, low - values) / unit
+    return (excess - NOVELTY_CENTRE) / NOVELTY_WIDTH
+
+
+def _recent_range(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest value of the ``LEVEL_WINDOW`` before each point (NaN: none)."""
+    rolling = pd.Series(values, index=pd.DatetimeIndex(ts)).rolling(
+        LEVEL_WINDOW, closed="left", min_periods=1
+    )
+    return rolling.min().to_numpy(), rolling.max().to_numpy()
+
+
+def _novelty(model: DetectorModel, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    recent_low, recent_high = _recent_range(ts, values)
+    return novelty_log_odds(
+        values,
+        np.fmin(recent_low, model.range_low),
+        np.fmax(recent_high, model.range_high),
+        np.full(len(values), model.range_unit),
+    )
 
 
 @dataclass(frozen=True)
@@ -205,9 +265,11 @@ def fit_detector(
     calibration = None
     if _varied(features):
         calibration = fit_forest(features) if forest is None else calibrate_forest(forest, features)
+    low, high, unit = value_range(values, baseline.scale_floor)
     model = DetectorModel(
         baseline, calibration.forest if calibration else None, z_centre, sustained_centre,
         pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), step_seconds, len(ts), 0.0,
+        range_low=low, range_high=high, range_unit=unit,
     )  # fmt: skip
     return replace(model, training_alert_share=_alert_share(model, ts, z, calibration))
 
@@ -254,8 +316,10 @@ def _evidence_log_odds(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> n
     )
 
 
-def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> np.ndarray:
-    log_odds = _evidence_log_odds(model, ts, z)
+def _combined(
+    model: DetectorModel, ts: np.ndarray, z: np.ndarray, novelty: np.ndarray
+) -> np.ndarray:
+    log_odds = np.fmax(_evidence_log_odds(model, ts, z), novelty)
     if model.forest is not None and len(ts):
         log_odds = np.fmax(log_odds, model.forest.log_odds(detector_features(ts, z)))
     score = to_score(log_odds)
@@ -282,7 +346,8 @@ def score_series(
     keep = np.ones(len(ts), dtype=bool) if score_from is None else ts >= score_from
     # rolling features need the 15 minutes before the first returned point, no more
     start = np.searchsorted(ts, ts[keep][0] - np.timedelta64(15, "m")) if keep.any() else len(ts)
-    score = _combined(model, ts[start:], z[start:])[keep[start:]]
+    novelty = _novelty(model, ts, values)[start:]
+    score = _combined(model, ts[start:], z[start:], novelty)[keep[start:]]
     return pd.DataFrame(
         {
             "ts": ts[keep],

@@ -93,6 +93,27 @@ def test_a_sustained_step_is_rebaselined(fitted: tuple) -> None:
     assert (scores[600:] >= 0.9).mean() < 0.05  # and accepted as the new normal hours later
 
 
+def test_a_jump_out_of_a_jumpy_series_range_is_news() -> None:
+    """CPU that sits near 10 % and hops to 60 % a fifth of the time has a residual so
+    wide that 95 % looks ordinary to it; but it has never been there in two weeks. Once
+    the new level has lasted the level window it is part of the range and no longer
+    news."""
+    rng = np.random.default_rng(3)
+    ts = pd.date_range("2026-11-01", periods=15 * DAY, freq="60s").to_numpy()
+    values = 10 + 50 * (rng.random(len(ts)) < 0.2) + rng.standard_normal(len(ts))
+    model = fit_detector(ts[: 14 * DAY], values[: 14 * DAY])
+    jumped = values.copy()
+    jumped[14 * DAY + 600 :] = 95 + rng.standard_normal(DAY - 600)
+    scores = score_series(model, ts, jumped, score_from=ts[14 * DAY])["score"].to_numpy()
+    without = score_series(
+        replace(model, range_unit=float("nan")), ts, jumped, score_from=ts[14 * DAY]
+    )["score"].to_numpy()
+    assert (scores[:600] >= 0.9).mean() < 0.01
+    assert scores[600] >= 0.9 > without[600]
+    assert (scores[600 + 4 * 60 :] >= 0.9).mean() < 0.05
+    assert model.params()["value_range"][1] == pytest.approx(values[: 14 * DAY].max())
+
+
 def test_constant_series_fits_and_flags_a_real_change() -> None:
     ts = (
         pd.date_range("2026-11-01", periods=3 * DAY, freq="60s").to_numpy().astype("datetime64[ns]")
