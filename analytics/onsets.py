@@ -1,11 +1,13 @@
-"""Where a new anomaly begins: the points whose score beats every score of the day before.
+"""Where a new anomaly begins: the points clearly more unusual than anything the day before.
 
 An anomaly score says how unusual each point is, so a long incident scores high for as
 long as it lasts. Paging, the wall's "new anomalies" and NAB's scoring all want its
 beginning: the first point that is more unusual than anything in the preceding window.
-Later points of the same incident score no higher than its first ones and are dropped to
-0; a second, stronger departure inside the window is a new onset. Uses scores up to each
-point only.
+Later points of the same incident that score no higher are dropped to 0, and so are
+those that score only a little higher: an incident that creeps upwards would otherwise
+"begin" again with every new maximum. A second departure within the window is a new
+onset when its odds are at least ``ONSET_MARGIN`` times those of the worst point before
+it (e² ≈ 7.4: the step from a score of 0.9 to 0.985). Uses scores up to each point only.
 """
 
 from __future__ import annotations
@@ -13,24 +15,33 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics.detector import to_log_odds
+
 ONSET_WINDOW = pd.Timedelta(hours=24)
+ONSET_MARGIN = 2.0  # log-odds
 
 
 def onset_scores(
-    ts: np.ndarray, scores: np.ndarray, window: pd.Timedelta = ONSET_WINDOW
+    ts: np.ndarray,
+    scores: np.ndarray,
+    window: pd.Timedelta = ONSET_WINDOW,
+    margin: float = ONSET_MARGIN,
 ) -> np.ndarray:
-    """``scores`` where a point beats the maximum of the ``window`` before it, else 0.
+    """``scores`` where a point's log-odds beat those of every point in the ``window``
+    before it by ``margin``, else 0.
 
-    NaN scores (no expectation yet) count as 0; ``ts`` must be ascending.
+    Scores are the detector's (:func:`analytics.detector.to_score`); NaN (no expectation
+    yet) and 0 count as "nothing unusual"; ``ts`` must be ascending.
     """
     scores = np.nan_to_num(np.asarray(scores, dtype=float), nan=0.0)
     if scores.size == 0:
         return scores
+    log_odds = to_log_odds(scores)
     before = (
-        pd.Series(scores, index=pd.DatetimeIndex(np.asarray(ts, dtype="datetime64[ns]")))
+        pd.Series(log_odds, index=pd.DatetimeIndex(np.asarray(ts, dtype="datetime64[ns]")))
         .rolling(window, closed="left", min_periods=1)
         .max()
-        .fillna(0.0)
+        .fillna(-np.inf)
         .to_numpy()
     )
-    return np.where(scores > before, scores, 0.0)
+    return np.where((scores > 0) & (log_odds > before + margin), scores, 0.0)

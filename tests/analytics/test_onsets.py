@@ -20,6 +20,19 @@ def test_a_long_incident_has_one_onset_at_its_start() -> None:
     assert (onsets[501:560] == 0).all()
 
 
+def test_an_incident_that_creeps_upwards_begins_once() -> None:
+    """Every point of a slowly worsening incident is a new maximum; only its first is
+    news, until it is clearly worse (odds e² times those of any point before)."""
+    scores = np.full(len(TS), 0.1)
+    scores[500:560] = np.linspace(0.95, 0.97, 60)
+    scores[560] = 0.995
+    onsets = onset_scores(TS, scores)
+    assert onsets[500] == scores[500]
+    assert (onsets[501:560] == 0).all()
+    assert onsets[560] == 0.995
+    assert onset_scores(TS, scores, margin=0.0)[501:560].all()  # without the margin
+
+
 def test_a_stronger_departure_inside_the_window_is_a_new_onset() -> None:
     scores = np.zeros(len(TS))
     scores[500], scores[600] = 0.92, 0.99
