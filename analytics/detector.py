@@ -1,6 +1,6 @@
 """One detector per series: seasonal baseline + isolation forest, one score in [0, 1].
 
-Three kinds of evidence are turned into [0, 1] on the same footing:
+Four kinds of evidence are turned into [0, 1] on the same footing:
 
 - the baseline's residual in units of its scale, ``z``, through a logistic centred on
   the larger of 4 and twice the 95th percentile of the training ``|z|`` (a series whose

@@ -172,6 +172,26 @@ def test_artifact_round_trip_and_refuses_foreign_bytes(fitted: tuple) -> None:
     assert DetectorModel.from_bytes(first_format).params() == model.params()
 
 
+def test_a_model_written_before_the_value_range_scores_as_it_did() -> None:
+    """Format 2 artifacts hold no value range: they load, and score without novelty."""
+    rng = np.random.default_rng(5)
+    ts = pd.date_range("2026-11-01", periods=3 * DAY, freq="60s").to_numpy()
+    values = 50 + rng.standard_normal(len(ts))
+    model = fit_detector(ts[: 2 * DAY], values[: 2 * DAY])
+    old = replace(model)
+    for name in ("range_low", "range_high", "range_unit"):
+        object.__delattr__(old, name)  # an instance as format 2 pickled it
+    loaded = DetectorModel.from_bytes(b"VIGILDET" + (2).to_bytes(2, "big") + pickle.dumps(old))
+    assert np.isnan(loaded.range_unit)
+    jumped = values.copy()
+    jumped[2 * DAY + 100 :] += 8
+    new_scores = score_series(model, ts, jumped, score_from=ts[2 * DAY])["score"].to_numpy()
+    old_scores = score_series(loaded, ts, jumped, score_from=ts[2 * DAY])["score"].to_numpy()
+    assert np.isfinite(old_scores).all()
+    assert (old_scores <= new_scores + 1e-12).all()  # novelty only ever adds evidence
+    assert new_scores[100] > old_scores[100]
+
+
 def test_a_forest_shared_by_many_models_is_packed_once(fitted: tuple) -> None:
     model, ts, values = fitted
     shared = shared_forests()
