@@ -5,7 +5,10 @@ Four kinds of evidence are turned into [0, 1] on the same footing:
 - the baseline's residual in units of its scale, ``z``, through a logistic centred on
   the larger of 4 and twice the 95th percentile of the training ``|z|`` (a series whose
   normal is heavy-tailed needs a bigger departure; the 95th percentile, not a higher one,
-  because the training window holds past incidents too, a few percent of its time);
+  because the training window holds past incidents too, a few percent of its time), or
+  on a fifth more than a departure the history reached on three different days, whichever
+  is larger: a departure that comes back day after day (a nightly job's spike) is
+  habit, not news, however rare it is point by point;
 - the median ``z`` of the last ten minutes (at least three steps), calibrated the same
   way (floor 2.5): a sustained shift in a noisy series is certain long before any single
   point is;
@@ -57,6 +60,8 @@ Z_CENTRE_GAIN = 2.0
 Z_QUANTILE = 0.95
 Z_WIDTH = 0.5
 ALERT_SCORE = 0.9
+RECURRING_DAYS = 3
+RECURRING_GAIN = 1.2
 NOVELTY_CENTRE = 0.5  # even odds half an interquartile range beyond the range
 NOVELTY_WIDTH = 0.2  # then log-odds 1 per fifth of one
 RANGE_SPREAD_SHARE = 0.05  # the range's unit is at least this share of its width
@@ -216,8 +221,8 @@ def _prepare(
     baseline, expected = fit_baseline_and_expected(ts, values)
     z = (values - expected) / baseline.scale(ts)
     return (
-        baseline, z, detector_features(ts, z), _centre(np.abs(z), MIN_Z_CENTRE),
-        _centre(np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
+        baseline, z, detector_features(ts, z), _centre(ts, np.abs(z), MIN_Z_CENTRE),
+        _centre(ts, np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
     )  # fmt: skip
 
 
@@ -290,13 +295,28 @@ def _alert_share(
     return float(np.mean(np.nan_to_num(score) >= ALERT_SCORE))
 
 
-def _centre(evidence: np.ndarray, floor: float) -> float:
+def _centre(ts: np.ndarray, evidence: np.ndarray, floor: float) -> float:
     """Where the logistic is centred: twice the 95th percentile of the training evidence,
-    or ``floor`` (also when history is too short to have any)."""
-    finite = evidence[np.isfinite(evidence)]
-    if finite.size == 0:
+    or a fifth above a departure the history reached on ``RECURRING_DAYS`` different days,
+    or ``floor`` (also when history is too short to have any), whichever is largest."""
+    finite = np.isfinite(evidence)
+    if not finite.any():
         return floor
-    return max(Z_CENTRE_GAIN * float(np.quantile(finite, Z_QUANTILE)), floor)
+    typical = Z_CENTRE_GAIN * float(np.quantile(evidence[finite], Z_QUANTILE))
+    return max(typical, RECURRING_GAIN * _recurring(ts[finite], evidence[finite]), floor)
+
+
+def _recurring(ts: np.ndarray, evidence: np.ndarray) -> float:
+    """The largest evidence reached on at least ``RECURRING_DAYS`` different UTC days: a
+    nightly backup's CPU spike is as unusual as any incident point by point, but the
+    history shows it every day; an incident, on one or two days of the window. 0 for a
+    history of fewer days."""
+    days = ts.astype("datetime64[D]")
+    starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
+    if len(starts) < RECURRING_DAYS:
+        return 0.0
+    daily_max = np.maximum.reduceat(evidence, starts)
+    return float(np.sort(daily_max)[-RECURRING_DAYS])
 
 
 def _sustained(ts: np.ndarray, z: np.ndarray, step_seconds: int) -> np.ndarray:

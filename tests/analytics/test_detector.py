@@ -114,6 +114,30 @@ def test_a_jump_out_of_a_jumpy_series_range_is_news() -> None:
     assert model.params()["value_range"][1] == pytest.approx(values[: 14 * DAY].max())
 
 
+def test_a_spike_seen_every_night_is_not_news_but_a_bigger_one_is() -> None:
+    """A nightly job lifts CPU from 5 % to 60 % for a few minutes at a slightly different
+    time each night. Point by point that is as unusual as any incident (its residual is
+    hundreds of MADs), but the history shows it every day; an incident does not."""
+    rng = np.random.default_rng(7)
+    ts = pd.date_range("2026-11-01", periods=15 * DAY, freq="60s").to_numpy()
+    values = 5 + 0.2 * rng.standard_normal(len(ts))
+    nights = [day * DAY + 120 + int(rng.integers(0, 90)) for day in range(15)]
+    for start in nights:
+        values[start : start + 5] = 60 + rng.standard_normal(5)
+    model = fit_detector(ts[: 14 * DAY], values[: 14 * DAY])
+    tonight = slice(nights[14] - 14 * DAY, nights[14] - 14 * DAY + 5)
+    scores = score_series(model, ts, values, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert scores[tonight].max() < 0.9  # below the alert score
+    bigger = values.copy()
+    bigger[nights[14] : nights[14] + 5] = 90
+    scores = score_series(model, ts, bigger, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert scores[tonight].min() >= 0.9
+    young = fit_detector(ts[: 2 * DAY], values[: 2 * DAY])  # two nights: not yet a habit
+    scores = score_series(young, ts[: 3 * DAY], values[: 3 * DAY], score_from=ts[2 * DAY])
+    third = slice(nights[2] - 2 * DAY, nights[2] - 2 * DAY + 5)
+    assert scores["score"].to_numpy()[third].max() >= 0.9
+
+
 def test_constant_series_fits_and_flags_a_real_change() -> None:
     ts = (
         pd.date_range("2026-11-01", periods=3 * DAY, freq="60s").to_numpy().astype("datetime64[ns]")
