@@ -31,6 +31,7 @@ from analytics.detector import (
     DetectorModel,
     _z_log_odds,
     novelty_log_odds,
+    residual_z,
     to_score,
 )
 from analytics.features import ROLLING_WINDOW
@@ -61,6 +62,7 @@ class _Params:
     range_low: np.ndarray
     range_high: np.ndarray
     range_unit: np.ndarray
+    level: np.ndarray  # each row's training level
 
     @classmethod
     def of(cls, models: Sequence[DetectorModel]) -> _Params:
@@ -94,6 +96,7 @@ class _Params:
             np.array([m.range_low for m in models], dtype=float),
             np.array([m.range_high for m in models], dtype=float),
             np.array([m.range_unit for m in models], dtype=float),
+            np.array([m.baseline.level for m in models], dtype=float),
         )  # fmt: skip
 
     def seasonal(self, rows: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -270,9 +273,10 @@ class BatchScorer:
         t = ts[:, column]
         in_level = ts[:, :column] >= (t - LEVEL_WINDOW.value)[:, None]
         level = _masked_median(self._deseasonalised[rows, :column], in_level, 1)
-        expected = p.seasonal(rows, t) + level
+        seasonal = p.seasonal(rows, t)
+        expected = seasonal + level
         scale = p.hourly_scale[rows, (t // NS_PER_HOUR) % 24]
-        z = (self._values[rows, column] - expected) / scale
+        z = residual_z(self._values[rows, column], expected, seasonal + p.level[rows], scale)
         result = {"z": z}
         if not with_score:
             return result

@@ -125,7 +125,24 @@ class DetectorModel:
 def _z(baseline: SeasonalBaseline, ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
     expected = baseline.expected(ts, values)
     scale = baseline.scale(ts)
-    return expected, scale, (values - expected) / scale
+    return (
+        expected,
+        scale,
+        residual_z(values, expected, baseline.seasonal(ts) + baseline.level, scale),
+    )
+
+
+def residual_z(
+    values: np.ndarray, expected: np.ndarray, usual: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """The residual in scale units from the expectation, or from the training window's
+    usual value at that time (seasonal profile on the training level) where that is
+    nearer. The expectation follows the level of the last hours, so when a shift ends
+    the value returning to what it usually is would otherwise look like a new shift until
+    the level catches up; an SRE wants the page for the shift, not for the recovery."""
+    from_expected = (values - expected) / scale
+    from_usual = (values - usual) / scale
+    return np.where(np.abs(from_usual) < np.abs(from_expected), from_usual, from_expected)
 
 
 ALERT_LOG_ODDS = float(np.log(ALERT_SCORE / (1 - ALERT_SCORE)))
@@ -219,7 +236,8 @@ def _prepare(
 ) -> tuple[SeasonalBaseline, np.ndarray, np.ndarray, float, float]:
     """Baseline, residual z, features and the two evidence centres of a history."""
     baseline, expected = fit_baseline_and_expected(ts, values)
-    z = (values - expected) / baseline.scale(ts)
+    usual = baseline.seasonal(ts) + baseline.level
+    z = residual_z(values, expected, usual, baseline.scale(ts))
     return (
         baseline, z, detector_features(ts, z), _centre(ts, np.abs(z), MIN_Z_CENTRE),
         _centre(ts, np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),

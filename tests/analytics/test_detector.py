@@ -138,6 +138,18 @@ def test_a_spike_seen_every_night_is_not_news_but_a_bigger_one_is() -> None:
     assert scores["score"].to_numpy()[third].max() >= 0.9
 
 
+def test_the_return_to_normal_after_a_shift_is_not_paged(fitted: tuple) -> None:
+    """Two hours at a higher level, then back to what the series usually does: the
+    shift is paged, the recovery is not (the level of the last hours still says
+    "higher" for a while after it ends)."""
+    model, ts, values = fitted
+    shifted = values.copy()
+    shifted[14 * DAY + 300 : 14 * DAY + 420] += 40
+    scores = score_series(model, ts, shifted, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert scores[300:310].min() >= 0.9
+    assert (scores[420:600] >= 0.9).mean() < 0.05
+
+
 def test_constant_series_fits_and_flags_a_real_change() -> None:
     ts = (
         pd.date_range("2026-11-01", periods=3 * DAY, freq="60s").to_numpy().astype("datetime64[ns]")
