@@ -30,6 +30,7 @@ from analytics.detector import (
     SUSTAINED_WINDOW,
     DetectorModel,
     _z_log_odds,
+    drift_z,
     novelty_log_odds,
     residual_z,
     to_score,
@@ -63,6 +64,7 @@ class _Params:
     range_high: np.ndarray
     range_unit: np.ndarray
     level: np.ndarray  # each row's training level
+    drift_centre: np.ndarray
 
     @classmethod
     def of(cls, models: Sequence[DetectorModel]) -> _Params:
@@ -97,6 +99,7 @@ class _Params:
             np.array([m.range_high for m in models], dtype=float),
             np.array([m.range_unit for m in models], dtype=float),
             np.array([m.baseline.level for m in models], dtype=float),
+            np.array([m.drift_centre for m in models], dtype=float),
         )  # fmt: skip
 
     def seasonal(self, rows: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -158,6 +161,7 @@ class BatchScorer:
         self._values = np.full(shape, np.nan)
         self._deseasonalised = np.full(shape, np.nan)
         self._z = np.full(shape, np.nan)
+        self._level = np.full(shape, np.nan)  # the level each point was scored with
         self.last_ts = np.full(len(models), EMPTY, dtype=np.int64)  # newest seen, finite or not
 
     @property
@@ -186,15 +190,23 @@ class BatchScorer:
         return scorer
 
     def _prime(self) -> None:
-        """Deseasonalise the loaded context and compute z where later windows reach."""
+        """Deseasonalise the loaded context, compute z where later windows reach and the
+        level from the newest point a level window old on (later drifts look it up)."""
         rows = np.arange(self.rows)
         valid = self._ts != EMPTY
         seasonal = self._params.seasonal(rows, np.where(valid, self._ts, 0))
         self._deseasonalised = np.where(valid, self._values - seasonal, np.nan)
         reach = np.maximum(ROLLING_WINDOW.value, self._params.sustained_ns)[:, None]
         needed = valid & (self._ts > self.last_ts[:, None] - reach)
+        columns = np.arange(self._ts.shape[1])
+        old = valid & (self._ts <= (self.last_ts - LEVEL_WINDOW.value)[:, None])
+        newest_old = np.where(old, columns, -1).max(axis=1, initial=-1)
+        needed |= valid & (columns >= newest_old[:, None])
         for column in np.flatnonzero(needed.any(axis=0)):
-            self._z[:, column] = self._score_column(rows, int(column), with_score=False)["z"]
+            members = np.flatnonzero(needed[:, column])
+            result = self._score_column(members, int(column), with_score=False)
+            self._z[members, column] = result["z"]
+            self._level[members, column] = result["level"]
 
     def update(self, rows: np.ndarray, ts: np.ndarray, values: np.ndarray) -> pd.DataFrame:
         """Expected value, band and score of each new point, in input order.
@@ -217,6 +229,7 @@ class BatchScorer:
             self._append(rows[points], ts[points], values[points])
             result = self._score_column(rows[points], self._ts.shape[1] - 1, with_score=True)
             self._z[rows[points], -1] = result["z"]
+            self._level[rows[points], -1] = result["level"]
             for name in OUTPUT:
                 out[name][points] = result[name]
         frame = pd.DataFrame({"row": rows, "ts": ts.astype("datetime64[ns]"), "value": values})
@@ -255,6 +268,7 @@ class BatchScorer:
             (self._values, values),
             (self._deseasonalised, values - self._params.seasonal(rows, ts)),
             (self._z, np.full(len(rows), np.nan)),
+            (self._level, np.full(len(rows), np.nan)),
         ):
             buffer[rows, :-1] = buffer[rows, 1:]
             buffer[rows, -1] = new
@@ -262,7 +276,7 @@ class BatchScorer:
     def _widen(self) -> None:
         width = self._ts.shape[1]
         self._ts = np.concatenate([np.full_like(self._ts, EMPTY), self._ts], axis=1)
-        for name in ("_values", "_deseasonalised", "_z"):
+        for name in ("_values", "_deseasonalised", "_z", "_level"):
             old = getattr(self, name)
             setattr(self, name, np.concatenate([np.full((self.rows, width), np.nan), old], axis=1))
 
@@ -276,8 +290,9 @@ class BatchScorer:
         seasonal = p.seasonal(rows, t)
         expected = seasonal + level
         scale = p.hourly_scale[rows, (t // NS_PER_HOUR) % 24]
-        z = residual_z(self._values[rows, column], expected, seasonal + p.level[rows], scale)
-        result = {"z": z}
+        value = self._values[rows, column]
+        z = residual_z(value, expected, seasonal + p.level[rows], scale)
+        result = {"z": z, "level": level}
         if not with_score:
             return result
         recent_z = self._z[rows, : column + 1].copy()
@@ -290,6 +305,9 @@ class BatchScorer:
         )
         log_odds = np.fmax(log_odds, self._forest_log_odds(rows, recent_z, past, t))
         log_odds = np.fmax(log_odds, self._novelty(rows, column, in_level))
+        earlier = self._level_before(rows, column)
+        drift = drift_z(level, earlier, value - seasonal, p.level[rows], scale)
+        log_odds = np.fmax(log_odds, _z_log_odds(drift, p.drift_centre[rows]))
         score = to_score(log_odds)
         score[~np.isfinite(z)] = np.nan
         result.update(
@@ -299,6 +317,15 @@ class BatchScorer:
             score=score,
         )
         return result
+
+    def _level_before(self, rows: np.ndarray, column: int) -> np.ndarray:
+        """The level of each row's newest point a level window older than ``column``'s."""
+        ts = self._ts[rows, :column]
+        cutoff = self._ts[rows, column] - LEVEL_WINDOW.value
+        old = (ts != EMPTY) & (ts <= cutoff[:, None])
+        newest = np.where(old, np.arange(column), -1).max(axis=1, initial=-1)
+        found = self._level[rows, np.maximum(newest, 0)]
+        return np.where(newest >= 0, found, np.nan)
 
     def _novelty(self, rows: np.ndarray, column: int, in_level: np.ndarray) -> np.ndarray:
         """Novelty log-odds of each row's point at ``column`` against its training range

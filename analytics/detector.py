@@ -1,6 +1,6 @@
 """One detector per series: seasonal baseline + isolation forest, one score in [0, 1].
 
-Four kinds of evidence are turned into [0, 1] on the same footing:
+Five kinds of evidence are turned into [0, 1] on the same footing:
 
 - the baseline's residual in units of its scale, ``z``, through a logistic centred on
   the larger of 4 and twice the 95th percentile of the training ``|z|`` (a series whose
@@ -18,6 +18,12 @@ Four kinds of evidence are turned into [0, 1] on the same footing:
   so wide that a jump to 95 % looks ordinary to it, yet it has never been there. Taking
   the recent hours into the range makes a sustained new level novel only at its start,
   as the level re-baselines it;
+- drift: how far the level (the median of the last hours) has moved since one level
+  window before, no further than it now is from the training window's usual level,
+  calibrated like the residual. A temperature sliding down over hours never looks sudden
+  point by point, because the level follows it, yet the level itself moved more in three
+  hours than it ever did in training. Once a new level has lasted two level windows there
+  is nothing left to see, so a sustained shift is re-baselined as before;
 - the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
   shape of the last minutes (drift, sudden jitter) that the residual alone misses. The
   refit job fits one forest on features pooled across series (they are in each series'
@@ -49,8 +55,8 @@ from analytics.features import detector_features
 from analytics.isolation import CalibratedForest, Calibration, calibrate_forest, fit_forest
 
 KIND = "seasonal_iforest"
-FORMAT_VERSION = 3  # 2: the forest may be a shared part; 3: the training value range
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4  # 2: forest may be shared; 3: training value range; 4: drift centre
+READABLE_VERSIONS = (1, 2, 3, 4)
 MAGIC = b"VIGILDET"
 BAND_K = 3.0  # lower/upper are expected ± BAND_K × scale (rules rescale to their own k)
 MIN_Z_CENTRE = 4.0
@@ -85,6 +91,7 @@ class DetectorModel:
     range_low: float = float("nan")
     range_high: float = float("nan")
     range_unit: float = float("nan")
+    drift_centre: float = float("nan")  # NaN (no drift evidence) before format 4
 
     def params(self) -> dict[str, object]:
         return {
@@ -96,6 +103,7 @@ class DetectorModel:
             "isolation_forest": self.forest is not None,
             "step_seconds": self.step_seconds,
             "value_range": [self.range_low, self.range_high],
+            "drift_centre": round(self.drift_centre, 3),
         }
 
     def quality(self) -> dict[str, float]:
@@ -206,6 +214,37 @@ def _novelty(model: DetectorModel, ts: np.ndarray, values: np.ndarray) -> np.nda
     )
 
 
+def drift_z(
+    level: np.ndarray,
+    earlier: np.ndarray,
+    deseasonalised: np.ndarray,
+    usual_level: float,
+    scale: np.ndarray,
+) -> np.ndarray:
+    """How far the level moved from ``earlier`` (the level one level window before), in
+    scale units, but no further than it, or the point itself, now is from the usual
+    level: a series coming back to what it usually does is recovering, not drifting."""
+    moved = level - earlier
+    away = np.fmin(np.abs(level - usual_level), np.abs(deseasonalised - usual_level))
+    return np.sign(moved) * np.fmin(np.abs(moved), away) / scale
+
+
+def level_before(ts: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """For each point, the level at the newest point at least ``LEVEL_WINDOW`` older
+    (NaN where there is none)."""
+    before = np.searchsorted(ts, ts - LEVEL_WINDOW.to_timedelta64(), side="right") - 1
+    return np.where(before >= 0, level[np.maximum(before, 0)], np.nan)
+
+
+def _drift(
+    baseline: SeasonalBaseline, ts: np.ndarray, values: np.ndarray, level: np.ndarray
+) -> np.ndarray:
+    deseasonalised = values - baseline.seasonal(ts)
+    return drift_z(
+        level, level_before(ts, level), deseasonalised, baseline.level, baseline.scale(ts)
+    )
+
+
 @dataclass(frozen=True)
 class BaselineFit:
     """A series' fit up to its forest: what the refit job computes first for every series,
@@ -217,6 +256,7 @@ class BaselineFit:
     sustained_centre: float
     sample: np.ndarray  # up to POOL_ROWS feature rows, drawn at random from the history
     z: np.ndarray
+    drift_centre: float
 
 
 POOL_ROWS = 256
@@ -233,14 +273,16 @@ def _finite(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _prepare(
     ts: np.ndarray, values: np.ndarray, step_seconds: int
-) -> tuple[SeasonalBaseline, np.ndarray, np.ndarray, float, float]:
-    """Baseline, residual z, features and the two evidence centres of a history."""
+) -> tuple[SeasonalBaseline, np.ndarray, np.ndarray, float, float, float]:
+    """Baseline, residual z, features and the three evidence centres of a history."""
     baseline, expected = fit_baseline_and_expected(ts, values)
-    usual = baseline.seasonal(ts) + baseline.level
-    z = residual_z(values, expected, usual, baseline.scale(ts))
+    seasonal = baseline.seasonal(ts)
+    z = residual_z(values, expected, seasonal + baseline.level, baseline.scale(ts))
+    drift = _drift(baseline, ts, values, expected - seasonal)
     return (
         baseline, z, detector_features(ts, z), _centre(ts, np.abs(z), MIN_Z_CENTRE),
         _centre(ts, np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
+        _centre(ts, np.abs(drift), MIN_SUSTAINED_CENTRE),
     )  # fmt: skip
 
 
@@ -254,11 +296,13 @@ def fit_baseline_part(
 ) -> BaselineFit:
     """The baseline, the evidence centres and a sample of feature rows for a pooled forest."""
     ts, values = _finite(ts, values)
-    baseline, z, features, z_centre, sustained_centre = _prepare(ts, values, step_seconds)
+    baseline, z, features, z_centre, sustained_centre, drift_centre = _prepare(
+        ts, values, step_seconds
+    )
     rng = np.random.default_rng(seed)
     take = np.sort(rng.choice(len(features), min(POOL_ROWS, len(features)), replace=False))
     sample = features[take] if _varied(features) else features[:0]
-    return BaselineFit(baseline, z_centre, sustained_centre, sample, z)
+    return BaselineFit(baseline, z_centre, sustained_centre, sample, z, drift_centre)
 
 
 def fit_detector(
@@ -277,10 +321,13 @@ def fit_detector(
     """
     ts, values = _finite(ts, values)
     if prepared is None:
-        baseline, z, features, z_centre, sustained_centre = _prepare(ts, values, step_seconds)
+        baseline, z, features, z_centre, sustained_centre, drift_centre = _prepare(
+            ts, values, step_seconds
+        )
     else:
-        baseline, z_centre, sustained_centre, z = (
+        baseline, z_centre, sustained_centre, z, drift_centre = (
             prepared.baseline, prepared.z_centre, prepared.sustained_centre, prepared.z,
+            prepared.drift_centre,
         )  # fmt: skip
         if len(z) != len(ts):
             raise ValueError("prepared fit is of another history")
@@ -292,7 +339,7 @@ def fit_detector(
     model = DetectorModel(
         baseline, calibration.forest if calibration else None, z_centre, sustained_centre,
         pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), step_seconds, len(ts), 0.0,
-        range_low=low, range_high=high, range_unit=unit,
+        range_low=low, range_high=high, range_unit=unit, drift_centre=drift_centre,
     )  # fmt: skip
     return replace(model, training_alert_share=_alert_share(model, ts, z, calibration))
 
@@ -354,10 +401,16 @@ def _evidence_log_odds(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> n
     )
 
 
-def _combined(
-    model: DetectorModel, ts: np.ndarray, z: np.ndarray, novelty: np.ndarray
+def _drift_log_odds(
+    model: DetectorModel, ts: np.ndarray, values: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
-    log_odds = np.fmax(_evidence_log_odds(model, ts, z), novelty)
+    return _z_log_odds(_drift(model.baseline, ts, values, level), model.drift_centre)
+
+
+def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """The score from every kind of evidence; ``extra`` holds the log-odds of those that
+    need the values themselves (novelty and drift), computed with their context."""
+    log_odds = np.fmax(_evidence_log_odds(model, ts, z), extra)
     if model.forest is not None and len(ts):
         log_odds = np.fmax(log_odds, model.forest.log_odds(detector_features(ts, z)))
     score = to_score(log_odds)
@@ -384,8 +437,9 @@ def score_series(
     keep = np.ones(len(ts), dtype=bool) if score_from is None else ts >= score_from
     # rolling features need the 15 minutes before the first returned point, no more
     start = np.searchsorted(ts, ts[keep][0] - np.timedelta64(15, "m")) if keep.any() else len(ts)
-    novelty = _novelty(model, ts, values)[start:]
-    score = _combined(model, ts[start:], z[start:], novelty)[keep[start:]]
+    level = expected - model.baseline.seasonal(ts)
+    extra = np.fmax(_novelty(model, ts, values), _drift_log_odds(model, ts, values, level))[start:]
+    score = _combined(model, ts[start:], z[start:], extra)[keep[start:]]
     return pd.DataFrame(
         {
             "ts": ts[keep],

@@ -26,10 +26,11 @@ COLUMNS = ("ts", "value", "expected", "lower", "upper", "score")
 
 
 def context_span(step_seconds: int) -> pd.Timedelta:
-    """How much history a point's score depends on: the level's window behind the oldest
-    point any rolling window of it reaches, plus one step of slack."""
+    """How much history a point's score depends on: two level windows (the drift compares
+    the level with the level one window before) behind the oldest point any rolling
+    window of it reaches, plus one step of slack."""
     rolling = max(ROLLING_WINDOW, SUSTAINED_WINDOW, pd.Timedelta(seconds=3 * step_seconds))
-    return LEVEL_WINDOW + rolling + pd.Timedelta(seconds=step_seconds)
+    return 2 * LEVEL_WINDOW + rolling + pd.Timedelta(seconds=step_seconds)
 
 
 @dataclass
