@@ -13,7 +13,8 @@ The figures are the detector's own, point for point (the tests compare them with
 ``score_series``): the level is the median of the deseasonalised points in the three hours
 before a point (whose values also widen the training range novelty is measured
 against), the sustained residual the median z of the last ten minutes (three points
-at least), the forest's rolling features the mean and spread of z over fifteen minutes.
+at least), the forest's rolling features the mean and spread of z over fifteen minutes,
+the drift the level against the level kept with the newest point three hours older.
 """
 
 from __future__ import annotations
