@@ -66,13 +66,17 @@ class SeasonalBaseline:
         hours = (ts.astype("int64") // 3_600_000_000_000) % 24
         return self.hourly_scale[hours]
 
-    def expected(self, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    def expected(
+        self, ts: np.ndarray, values: np.ndarray, seasonal: np.ndarray | None = None
+    ) -> np.ndarray:
         """Expected value at each point from the seasonal profile and the level of the hours
         before it (the point itself is never part of its own expectation). NaN where no
-        earlier point exists: with no context, no honest expectation either."""
-        deseasonalised = pd.Series(values - self.seasonal(ts), index=pd.DatetimeIndex(ts))
+        earlier point exists: with no context, no honest expectation either. ``seasonal``:
+        :meth:`seasonal` of ``ts``, when the caller has it already."""
+        seasonal = self.seasonal(ts) if seasonal is None else seasonal
+        deseasonalised = pd.Series(values - seasonal, index=pd.DatetimeIndex(ts))
         level = deseasonalised.rolling(LEVEL_WINDOW, closed="left", min_periods=1).median()
-        return self.seasonal(ts) + level.to_numpy()
+        return seasonal + level.to_numpy()
 
 
 def to_grid(ts: np.ndarray, values: np.ndarray) -> pd.Series:

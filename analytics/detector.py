@@ -131,13 +131,12 @@ class DetectorModel:
 
 
 def _z(baseline: SeasonalBaseline, ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
-    expected = baseline.expected(ts, values)
+    """Expected value, scale, residual z and the seasonal offset (which novelty and drift
+    reuse) of each point."""
+    seasonal = baseline.seasonal(ts)
+    expected = baseline.expected(ts, values, seasonal)
     scale = baseline.scale(ts)
-    return (
-        expected,
-        scale,
-        residual_z(values, expected, baseline.seasonal(ts) + baseline.level, scale),
-    )
+    return expected, scale, residual_z(values, expected, seasonal + baseline.level, scale), seasonal
 
 
 def residual_z(
@@ -237,9 +236,8 @@ def level_before(ts: np.ndarray, level: np.ndarray) -> np.ndarray:
 
 
 def _drift(
-    baseline: SeasonalBaseline, ts: np.ndarray, values: np.ndarray, level: np.ndarray
+    baseline: SeasonalBaseline, ts: np.ndarray, deseasonalised: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
-    deseasonalised = values - baseline.seasonal(ts)
     return drift_z(
         level, level_before(ts, level), deseasonalised, baseline.level, baseline.scale(ts)
     )
@@ -278,7 +276,7 @@ def _prepare(
     baseline, expected = fit_baseline_and_expected(ts, values)
     seasonal = baseline.seasonal(ts)
     z = residual_z(values, expected, seasonal + baseline.level, baseline.scale(ts))
-    drift = _drift(baseline, ts, values, expected - seasonal)
+    drift = _drift(baseline, ts, values - seasonal, expected - seasonal)
     return (
         baseline, z, detector_features(ts, z), _centre(ts, np.abs(z), MIN_Z_CENTRE),
         _centre(ts, np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
@@ -402,9 +400,9 @@ def _evidence_log_odds(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> n
 
 
 def _drift_log_odds(
-    model: DetectorModel, ts: np.ndarray, values: np.ndarray, level: np.ndarray
+    model: DetectorModel, ts: np.ndarray, deseasonalised: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
-    return _z_log_odds(_drift(model.baseline, ts, values, level), model.drift_centre)
+    return _z_log_odds(_drift(model.baseline, ts, deseasonalised, level), model.drift_centre)
 
 
 def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray, extra: np.ndarray) -> np.ndarray:
@@ -433,12 +431,12 @@ def score_series(
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
     ts, values = ts[finite], values[finite]
-    expected, scale, z = _z(model.baseline, ts, values)
+    expected, scale, z, seasonal = _z(model.baseline, ts, values)
     keep = np.ones(len(ts), dtype=bool) if score_from is None else ts >= score_from
     # rolling features need the 15 minutes before the first returned point, no more
     start = np.searchsorted(ts, ts[keep][0] - np.timedelta64(15, "m")) if keep.any() else len(ts)
-    level = expected - model.baseline.seasonal(ts)
-    extra = np.fmax(_novelty(model, ts, values), _drift_log_odds(model, ts, values, level))[start:]
+    drift = _drift_log_odds(model, ts, values - seasonal, expected - seasonal)
+    extra = np.fmax(_novelty(model, ts, values), drift)[start:]
     score = _combined(model, ts[start:], z[start:], extra)[keep[start:]]
     return pd.DataFrame(
         {
