@@ -247,9 +247,10 @@ def fit_baseline_and_expected(
     draft = SeasonalBaseline(period, periods, profile, 0.0, np.ones(24), 0.0)
     finite = np.isfinite(values)
     ts, values = ts[finite], values[finite]
-    deseasonalised = values - draft.seasonal(ts)
+    seasonal = draft.seasonal(ts)
+    deseasonalised = values - seasonal
     level = float(np.median(deseasonalised)) if deseasonalised.size else 0.0
-    expected = draft.expected(ts, values)
+    expected = draft.expected(ts, values, seasonal)
     residual = values - expected
     # The floor keeps a flat series from turning every wobble into an anomaly, and a sparse
     # one (mostly zeros, some bursts: its MAD is 0) from putting its bursts at z = 1e17.
