@@ -6,8 +6,12 @@ beginning: the first point that is more unusual than anything in the preceding w
 Later points of the same incident that score no higher are dropped to 0, and so are
 those that score only a little higher: an incident that creeps upwards would otherwise
 "begin" again with every new maximum. A second departure within the window is a new
-onset when its odds are at least ``ONSET_MARGIN`` times those of the worst point before
-it (e² ≈ 7.4: the step from a score of 0.9 to 0.985). Uses scores up to each point only.
+onset when its log-odds beat those of the worst point before it by a margin: half that
+point's log-odds, at most ``ONSET_MARGIN`` (odds e² ≈ 7.4 times as high: the step from a
+score of 0.9 to 0.985). The margin grows with the earlier point because only an earlier
+alert is news already: after a day whose worst point was a mild 0.7 (log-odds 0.85), a
+point at 0.93 is the incident's first page, not a repeat. Uses scores up to each point
+only.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import pandas as pd
 from analytics.detector import to_log_odds
 
 ONSET_WINDOW = pd.Timedelta(hours=24)
-ONSET_MARGIN = 2.0  # log-odds
+ONSET_MARGIN = 2.0  # log-odds, at most
+ONSET_MARGIN_SHARE = 0.5  # of the worst earlier point's log-odds
 
 
 def onset_scores(
@@ -28,7 +33,7 @@ def onset_scores(
     margin: float = ONSET_MARGIN,
 ) -> np.ndarray:
     """``scores`` where a point's log-odds beat those of every point in the ``window``
-    before it by ``margin``, else 0.
+    before it by ``ONSET_MARGIN_SHARE`` of the largest of them, at most ``margin``, else 0.
 
     Scores are the detector's (:func:`analytics.detector.to_score`); NaN (no expectation
     yet) and 0 count as "nothing unusual"; ``ts`` must be ascending.
@@ -44,4 +49,5 @@ def onset_scores(
         .fillna(-np.inf)
         .to_numpy()
     )
-    return np.where((scores > 0) & (log_odds > before + margin), scores, 0.0)
+    required = before + np.clip(ONSET_MARGIN_SHARE * before, 0.0, margin)
+    return np.where((scores > 0) & (log_odds > required), scores, 0.0)

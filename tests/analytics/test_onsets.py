@@ -33,6 +33,16 @@ def test_an_incident_that_creeps_upwards_begins_once() -> None:
     assert onset_scores(TS, scores, margin=0.0)[501:560].all()  # without the margin
 
 
+def test_an_alert_after_a_day_of_mild_oddities_is_an_onset() -> None:
+    """The margin is for earlier alerts: a point at 0.7 earlier in the day is not news,
+    so the first alert-level point after it must page."""
+    scores = np.full(len(TS), 0.1)
+    scores[400], scores[500] = 0.7, 0.93
+    assert onset_scores(TS, scores)[500] == 0.93
+    scores[400] = 0.92  # an alert earlier the same day: 0.93 is that incident again
+    assert onset_scores(TS, scores)[500] == 0.0
+
+
 def test_a_stronger_departure_inside_the_window_is_a_new_onset() -> None:
     scores = np.zeros(len(TS))
     scores[500], scores[600] = 0.92, 0.99
