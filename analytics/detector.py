@@ -247,7 +247,8 @@ def _drift(
 class BaselineFit:
     """A series' fit up to its forest: what the refit job computes first for every series,
     before it fits one forest on their pooled ``sample`` rows. ``z`` (the history's
-    residuals) travels along so the second step does not compute it again."""
+    residuals) and ``drift_alerts`` (where the drift alone reaches the alert score) travel
+    along so the second step does not compute them again."""
 
     baseline: SeasonalBaseline
     z_centre: float
@@ -255,6 +256,7 @@ class BaselineFit:
     sample: np.ndarray  # up to POOL_ROWS feature rows, drawn at random from the history
     z: np.ndarray
     drift_centre: float
+    drift_alerts: np.ndarray  # bool per row: a byte, where the drift itself would be eight
 
 
 POOL_ROWS = 256
@@ -271,17 +273,21 @@ def _finite(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _prepare(
     ts: np.ndarray, values: np.ndarray, step_seconds: int
-) -> tuple[SeasonalBaseline, np.ndarray, np.ndarray, float, float, float]:
-    """Baseline, residual z, features and the three evidence centres of a history."""
+) -> tuple[BaselineFit, np.ndarray]:
+    """A history's fit with its three evidence centres (no forest sample yet), and its
+    feature rows."""
     baseline, expected = fit_baseline_and_expected(ts, values)
     seasonal = baseline.seasonal(ts)
     z = residual_z(values, expected, seasonal + baseline.level, baseline.scale(ts))
     drift = _drift(baseline, ts, values - seasonal, expected - seasonal)
-    return (
-        baseline, z, detector_features(ts, z), _centre(ts, np.abs(z), MIN_Z_CENTRE),
+    drift_centre = _centre(ts, np.abs(drift), MIN_SUSTAINED_CENTRE)
+    features = detector_features(ts, z)
+    fit = BaselineFit(
+        baseline, _centre(ts, np.abs(z), MIN_Z_CENTRE),
         _centre(ts, np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
-        _centre(ts, np.abs(drift), MIN_SUSTAINED_CENTRE),
+        features[:0], z, drift_centre, _z_log_odds(drift, drift_centre) >= ALERT_LOG_ODDS,
     )  # fmt: skip
+    return fit, features
 
 
 def _varied(features: np.ndarray) -> bool:
@@ -294,13 +300,12 @@ def fit_baseline_part(
 ) -> BaselineFit:
     """The baseline, the evidence centres and a sample of feature rows for a pooled forest."""
     ts, values = _finite(ts, values)
-    baseline, z, features, z_centre, sustained_centre, drift_centre = _prepare(
-        ts, values, step_seconds
-    )
+    fit, features = _prepare(ts, values, step_seconds)
+    if not _varied(features):
+        return fit
     rng = np.random.default_rng(seed)
     take = np.sort(rng.choice(len(features), min(POOL_ROWS, len(features)), replace=False))
-    sample = features[take] if _varied(features) else features[:0]
-    return BaselineFit(baseline, z_centre, sustained_centre, sample, z, drift_centre)
+    return replace(fit, sample=features[take])
 
 
 def fit_detector(
@@ -319,43 +324,45 @@ def fit_detector(
     """
     ts, values = _finite(ts, values)
     if prepared is None:
-        baseline, z, features, z_centre, sustained_centre, drift_centre = _prepare(
-            ts, values, step_seconds
-        )
+        prepared, features = _prepare(ts, values, step_seconds)
+    elif len(prepared.z) != len(ts):
+        raise ValueError("prepared fit is of another history")
     else:
-        baseline, z_centre, sustained_centre, z, drift_centre = (
-            prepared.baseline, prepared.z_centre, prepared.sustained_centre, prepared.z,
-            prepared.drift_centre,
-        )  # fmt: skip
-        if len(z) != len(ts):
-            raise ValueError("prepared fit is of another history")
-        features = detector_features(ts, z)
+        features = detector_features(ts, prepared.z)
     calibration = None
     if _varied(features):
         calibration = fit_forest(features) if forest is None else calibrate_forest(forest, features)
+    baseline = prepared.baseline
     low, high, unit = value_range(values, baseline.scale_floor)
     model = DetectorModel(
-        baseline, calibration.forest if calibration else None, z_centre, sustained_centre,
-        pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), step_seconds, len(ts), 0.0,
-        range_low=low, range_high=high, range_unit=unit, drift_centre=drift_centre,
+        baseline, calibration.forest if calibration else None, prepared.z_centre,
+        prepared.sustained_centre, pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), step_seconds,
+        len(ts), 0.0, range_low=low, range_high=high, range_unit=unit,
+        drift_centre=prepared.drift_centre,
     )  # fmt: skip
-    return replace(model, training_alert_share=_alert_share(model, ts, z, calibration))
+    share = _alert_share(model, ts, prepared.z, prepared.drift_alerts, calibration)
+    return replace(model, training_alert_share=share)
 
 
 def _alert_share(
-    model: DetectorModel, ts: np.ndarray, z: np.ndarray, calibration: Calibration | None
+    model: DetectorModel,
+    ts: np.ndarray,
+    z: np.ndarray,
+    drift_alerts: np.ndarray,
+    calibration: Calibration | None,
 ) -> float:
-    """How often the model alerts on its own history. With a forest, estimated on the rows
-    the forest was calibrated on (up to a few thousand, drawn at random): scoring every
-    row of two weeks again would double the cost of a fit for a figure that only needs
-    two digits."""
+    """How often the model alerts on its own history, from every kind of evidence but
+    novelty, which cannot fire there: no training value lies outside the training range.
+    With a forest, estimated on the rows the forest was calibrated on (up to a few
+    thousand, drawn at random): scoring every row of two weeks again would double the
+    cost of a fit for a figure that only needs two digits."""
     log_odds = _evidence_log_odds(model, ts, z)
     if calibration is not None:
         rows = calibration.rows
         log_odds = np.fmax(log_odds[rows], calibration.log_odds)
-        z = z[rows]
-    score = np.where(np.isfinite(z), to_score(log_odds), np.nan)
-    return float(np.mean(np.nan_to_num(score) >= ALERT_SCORE))
+        z, drift_alerts = z[rows], drift_alerts[rows]
+    alerts = (np.nan_to_num(to_score(log_odds)) >= ALERT_SCORE) | drift_alerts
+    return float(np.mean(alerts & np.isfinite(z)))
 
 
 def _centre(ts: np.ndarray, evidence: np.ndarray, floor: float) -> float:

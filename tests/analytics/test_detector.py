@@ -293,6 +293,23 @@ def test_quality_reports_how_often_history_would_have_alerted(fitted: tuple) -> 
     assert 0 <= quality["training_alert_share"] < 0.01
 
 
+def test_the_alert_share_counts_the_drift_evidence_too() -> None:
+    """A history with a slide in it: scored by its own model, it alerts for a couple of
+    percent of its minutes, nearly all through drift; the quality figure must say so."""
+    rng = np.random.default_rng(11)
+    ts = pd.date_range("2026-11-01", periods=14 * DAY, freq="60s").to_numpy()
+    wander = np.cumsum(rng.standard_normal(len(ts))) * 0.02
+    wander -= pd.Series(wander).rolling(6 * 60, min_periods=1).mean().to_numpy()
+    values = 80 + wander + rng.standard_normal(len(ts))
+    values[10 * DAY + 300 : 10 * DAY + 900] += np.linspace(0, -15, 600)
+    values[10 * DAY + 900 :] -= 15
+    model = fit_detector(ts, values)
+    scored = np.nan_to_num(score_series(model, ts, values)["score"].to_numpy())
+    honest = float((scored >= 0.9).mean())
+    assert honest > 0.01
+    assert abs(model.training_alert_share - honest) < 0.005  # estimated on 4,096 rows
+
+
 def test_too_little_data_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="at least two"):
         fit_detector(np.array(["2026-11-01"], dtype="datetime64[ns]"), np.array([1.0]))
