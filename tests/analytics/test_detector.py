@@ -27,6 +27,15 @@ def traffic(days: int, seed: int = 0, start: str = "2026-11-02") -> tuple[np.nda
     return ts, level * (1 + 0.03 * rng.standard_normal(len(ts)))
 
 
+def machine_temperature(days: int) -> tuple[np.ndarray, np.ndarray]:
+    """About 80 degrees, wandering by a degree or two over hours, with a degree of noise."""
+    rng = np.random.default_rng(11)
+    ts = pd.date_range("2026-11-01", periods=days * DAY, freq="60s").to_numpy()
+    wander = np.cumsum(rng.standard_normal(len(ts))) * 0.02
+    wander -= pd.Series(wander).rolling(6 * 60, min_periods=1).mean().to_numpy()
+    return ts, 80 + wander + rng.standard_normal(len(ts))
+
+
 @pytest.fixture(scope="module")
 def fitted() -> tuple[DetectorModel, np.ndarray, np.ndarray]:
     ts, values = traffic(15)
@@ -120,7 +129,7 @@ def test_a_daily_step_at_the_same_minute_is_expected_on_both_sides() -> None:
     day, which either pages there or, as those residuals widen the scale, hides a real
     departure of a fifth of the step."""
     rng = np.random.default_rng(3)
-    ts = pd.date_range("2026-11-02", periods=4 * DAY, freq="5min").to_numpy()[: 4 * 288]
+    ts = pd.date_range("2026-11-02", periods=4 * 288, freq="5min").to_numpy()
     hour = (ts.astype("datetime64[m]").astype(np.int64) % DAY) / 60
     values = np.where((hour >= 9) & (hour < 18), 80.0, 20.0) + 0.1 * rng.standard_normal(len(ts))
     model = fit_detector(ts[: 3 * 288], values[: 3 * 288], step_seconds=300)
@@ -172,11 +181,7 @@ def test_a_slow_slide_is_flagged_while_it_slides_and_accepted_once_it_stops() ->
     """A machine temperature that wanders by a degree or two loses 15 degrees over ten
     hours: no single point is sudden (the level follows it), but the level moves faster
     than it ever did in two weeks. Settled at the new temperature, it is accepted."""
-    rng = np.random.default_rng(11)
-    ts = pd.date_range("2026-11-01", periods=15 * DAY, freq="60s").to_numpy()
-    wander = np.cumsum(rng.standard_normal(len(ts))) * 0.02
-    wander -= pd.Series(wander).rolling(6 * 60, min_periods=1).mean().to_numpy()
-    values = 80 + wander + rng.standard_normal(len(ts))
+    ts, values = machine_temperature(15)
     slide = np.zeros(DAY)
     slide[300:900] = np.linspace(0, -15, 600)
     slide[900:] = -15
@@ -296,11 +301,7 @@ def test_quality_reports_how_often_history_would_have_alerted(fitted: tuple) -> 
 def test_the_alert_share_counts_the_drift_evidence_too() -> None:
     """A history with a slide in it: scored by its own model, it alerts for a couple of
     percent of its minutes, nearly all through drift; the quality figure must say so."""
-    rng = np.random.default_rng(11)
-    ts = pd.date_range("2026-11-01", periods=14 * DAY, freq="60s").to_numpy()
-    wander = np.cumsum(rng.standard_normal(len(ts))) * 0.02
-    wander -= pd.Series(wander).rolling(6 * 60, min_periods=1).mean().to_numpy()
-    values = 80 + wander + rng.standard_normal(len(ts))
+    ts, values = machine_temperature(14)
     values[10 * DAY + 300 : 10 * DAY + 900] += np.linspace(0, -15, 600)
     values[10 * DAY + 900 :] -= 15
     model = fit_detector(ts, values)
