@@ -1,11 +1,13 @@
 """Detectors the NAB harness runs, each online: the score of row i uses rows <= i only.
 
 - ``vigil``: Vigil's own detector (:mod:`analytics.detector`) run as the engine runs it:
+  first fitted once a series has the refit job's minimum history (``MIN_POINTS``), then
   refitted every six hours of data on the last 14 days (the engine's defaults), each
-  stretch scored with the newest model; the probationary rows are its first training
-  window. What NAB reads is
-  the detector's onset score (:mod:`analytics.onsets`): a point's score where it beats the
-  day before it, which is what a page or a "new anomaly" marker is raised on.
+  stretch scored with the newest model. What NAB reads is the detector's onset score
+  (:mod:`analytics.onsets`): a point's score where it beats the hours before it, which is
+  what a page or a "new anomaly" marker is raised on. The onsets remember the
+  probationary rows' scores as the engine remembers a new series' first day: NAB does
+  not score those rows, but an incident seen there is not news just after them.
 - ``vigil_score``: the same detector's per-point score itself, before onsets (not run by
   default; ``--detectors vigil_score`` shows what the onset step adds).
 - ``windowed_gaussian``: NAB's reference detector (``nab/detectors/gaussian``): the tail
@@ -14,7 +16,7 @@
 - ``iforest``: a plain scikit-learn IsolationForest on raw values, fitted on the
   probationary rows, its score min-max calibrated to [0, 1] on those training rows.
 
-Scores during the probationary period are 0; NAB does not score those rows.
+NAB does not score the probationary rows, whatever a detector writes there.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sklearn.ensemble import IsolationForest
 
 from analytics.detector import fit_detector, score_series
 from analytics.onsets import onset_scores
+from jobs.refit import MIN_POINTS
 from jobs.scoring import CONTEXT as SCORING_CONTEXT
 from vigil.settings import Settings
 
@@ -69,14 +72,17 @@ def vigil(ts: np.ndarray, values: np.ndarray, probation: int) -> np.ndarray:
 
 
 def vigil_score(ts: np.ndarray, values: np.ndarray, probation: int) -> np.ndarray:
-    """Vigil's detector as the engine runs it: refitted every ``REFIT_EVERY`` of data on the
-    last ``TRAINING`` of history, each stretch scored by the newest model with a day of
-    context before it (the engine's defaults, so the harness measures what users run)."""
+    """Vigil's detector as the engine runs it: first fitted on the first ``MIN_POINTS``
+    rows, then refitted every ``REFIT_EVERY`` of data on the last ``TRAINING`` of history,
+    each stretch scored by the newest model with a day of context before it (the engine's
+    defaults, so the harness measures what users run). ``probation`` is not used: the
+    engine does not wait for 15% of a series before scoring it."""
+    del probation
     scores = np.zeros(len(values))
     keep = np.flatnonzero(in_order(ts))
     ts, values = ts[keep], values[keep]
     step = step_seconds(ts)
-    start = max(int(np.searchsorted(keep, probation)), 2)
+    start = min(MIN_POINTS, len(ts))
     while start < len(ts):
         end = max(int(np.searchsorted(ts, ts[start] + REFIT_EVERY)), start + 1)
         first = int(np.searchsorted(ts, ts[start] - TRAINING))

@@ -20,7 +20,13 @@ from bench.nab.corpus import (
     window_rows,
     write_result,
 )
-from bench.nab.detectors import GAUSSIAN_STEP, GAUSSIAN_WINDOW, in_order, windowed_gaussian
+from bench.nab.detectors import (
+    GAUSSIAN_STEP,
+    GAUSSIAN_WINDOW,
+    in_order,
+    vigil_score,
+    windowed_gaussian,
+)
 from bench.nab.published import subset_score
 from bench.nab.scoring import (
     MAX_TP,
@@ -31,6 +37,7 @@ from bench.nab.scoring import (
     sweep_rows,
     threshold_curve,
 )
+from jobs.refit import MIN_POINTS
 
 STANDARD = Cost(tp=1.0, fp=0.11, fn=1.0)
 LOW_FP = Cost(tp=1.0, fp=0.22, fn=1.0)
@@ -205,3 +212,19 @@ def test_published_scores_are_summed_over_the_subset_and_normalised() -> None:
     assert subset_score(scores, windows, {**cost, "fnWeight": 2.0}) == pytest.approx(100 * 6.5 / 9)
     with pytest.raises(ValueError, match="no published score for"):
         subset_score(scores, {**windows, "d.csv": []}, cost)
+
+
+def test_vigils_detector_scores_from_the_engines_minimum_history_without_lookahead() -> None:
+    """As the engine does, the harness fits a series' first model on its first
+    ``MIN_POINTS`` rows and does not wait for the probation; what it writes for a row
+    depends on the rows up to it only."""
+    ts = pd.date_range("2026-11-01", periods=2 * 288, freq="5min").to_numpy()
+    rng = np.random.default_rng(1)
+    values = 50 + 10 * np.sin(np.arange(len(ts)) * 2 * np.pi / 288) + rng.normal(0, 1, len(ts))
+    values[400] = 120.0
+    scores = vigil_score(ts, values, probation_length(len(ts)))
+    assert (scores[:MIN_POINTS] == 0).all()
+    assert (scores[MIN_POINTS : probation_length(len(ts))] > 0).any()
+    assert scores[400] > 0.99 and np.median(scores[MIN_POINTS:]) < 0.5
+    cut = 401
+    np.testing.assert_array_equal(vigil_score(ts[:cut], values[:cut], 0), scores[:cut])
