@@ -14,7 +14,9 @@ The figures are the detector's own, point for point (the tests compare them with
 before a point (whose values also widen the training range novelty is measured
 against), the sustained residual the median z of the last ten minutes (three points
 at least), the forest's rolling features the mean and spread of z over fifteen minutes,
-the drift the level against the level kept with the newest point three hours older.
+the drift the level against the level kept with the newest point three hours older, the
+jitter the median move of the deseasonalised value from each point to the next, in scale
+units, over the last half hour (six moves at least; none across a gap longer than that).
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ import pandas as pd
 from analytics.baseline import EPOCH_MONDAY, LEVEL_WINDOW, NS_PER_SLOT
 from analytics.detector import (
     BAND_K,
-    SUSTAINED_WINDOW,
+    JITTER_STEPS,
     DetectorModel,
     _z_log_odds,
     drift_z,
+    jitter_window,
     novelty_log_odds,
     residual_z,
+    sustained_window,
     to_score,
 )
 from analytics.features import ROLLING_WINDOW
@@ -66,6 +70,8 @@ class _Params:
     range_unit: np.ndarray
     level: np.ndarray  # each row's training level
     drift_centre: np.ndarray
+    jitter_centre: np.ndarray
+    jitter_ns: np.ndarray  # each row's jitter window
 
     @classmethod
     def of(cls, models: Sequence[DetectorModel]) -> _Params:
@@ -82,7 +88,7 @@ class _Params:
                 forests[key] = len(flats)
                 flats.append(model.forest.flat)
             index[row] = forests[key]
-        steps = np.array([m.step_seconds for m in models], dtype=np.int64)
+        steps = [m.step_seconds for m in models]
         return cls(
             np.concatenate(profiles) if profiles else np.zeros(0),
             np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
@@ -90,8 +96,8 @@ class _Params:
             np.array([m.baseline.hourly_scale for m in models], dtype=float).reshape(-1, 24),
             np.array([m.z_centre for m in models], dtype=float),
             np.array([m.sustained_centre for m in models], dtype=float),
-            np.maximum(SUSTAINED_WINDOW.value, 3 * steps * 1_000_000_000),
-            np.array([context_span(int(s)).value for s in steps], dtype=np.int64),
+            np.array([sustained_window(s).value for s in steps], dtype=np.int64),
+            np.array([context_span(s).value for s in steps], dtype=np.int64),
             tuple(flats),
             index,
             np.array([m.forest.centre if m.forest else np.nan for m in models]),
@@ -101,6 +107,8 @@ class _Params:
             np.array([m.range_unit for m in models], dtype=float),
             np.array([m.baseline.level for m in models], dtype=float),
             np.array([m.drift_centre for m in models], dtype=float),
+            np.array([m.jitter_centre for m in models], dtype=float),
+            np.array([jitter_window(s).value for s in steps], dtype=np.int64),
         )  # fmt: skip
 
     def seasonal(self, rows: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -304,6 +312,7 @@ class BatchScorer:
             _z_log_odds(z, p.z_centre[rows]),
             _z_log_odds(sustained, p.sustained_centre[rows]),
         )
+        log_odds = np.fmax(log_odds, self._jitter_log_odds(rows, column, past, t))
         log_odds = np.fmax(log_odds, self._forest_log_odds(rows, recent_z, past, t))
         log_odds = np.fmax(log_odds, self._novelty(rows, column, in_level))
         earlier = self._level_before(rows, column)
@@ -318,6 +327,25 @@ class BatchScorer:
             score=score,
         )
         return result
+
+    def _jitter_log_odds(
+        self, rows: np.ndarray, column: int, past: np.ndarray, t: np.ndarray
+    ) -> np.ndarray:
+        """Each row's jitter log-odds: the median move of the deseasonalised value between
+        neighbouring points of the jitter window in units of the later point's scale, a
+        move counted where the gap is no longer than the window."""
+        p = self._params
+        if column < 1:
+            return np.full(len(rows), np.nan)
+        window = p.jitter_ns[rows][:, None]
+        counted = (past[:, 1:] > t[:, None] - window) & (past[:, 1:] - past[:, :-1] <= window)
+        first = int(np.argmax(counted.any(axis=0))) if counted.any() else column - 1
+        counted, later = counted[:, first:], past[:, first + 1 :]
+        values = self._deseasonalised[rows, first : column + 1]
+        hours = np.where(later == EMPTY, 0, later) // NS_PER_HOUR % 24
+        change = np.abs(np.diff(values, axis=1)) / p.hourly_scale[rows[:, None], hours]
+        median = _masked_median(change, counted, JITTER_STEPS)
+        return _z_log_odds(median, p.jitter_centre[rows])
 
     def _level_before(self, rows: np.ndarray, column: int) -> np.ndarray:
         """The level of each row's newest point a level window older than ``column``'s."""

@@ -1,6 +1,6 @@
 """One detector per series: seasonal baseline + isolation forest, one score in [0, 1].
 
-Five kinds of evidence are turned into [0, 1] on the same footing:
+Six kinds of evidence are turned into [0, 1] on the same footing:
 
 - the baseline's residual in units of its scale, ``z``, through a logistic centred on
   the larger of 4 and twice the 95th percentile of the training ``|z|`` (a series whose
@@ -24,6 +24,16 @@ Five kinds of evidence are turned into [0, 1] on the same footing:
   point by point, because the level follows it, yet the level itself moved more in three
   hours than it ever did in training. Once a new level has lasted two level windows there
   is nothing left to see, so a sustained shift is re-baselined as before;
+- jitter: the median move of the value from one point to the next over the last half
+  hour (at least six moves), net of the seasonal profile's own move and in units of the
+  scale, calibrated like the residual (floor 2; for steady noise it is about 1). It is
+  the value's move, not the residual's: the residual is measured from the nearer of two
+  references, so a value between them flips its sign on every wobble. A sensor or a
+  controller that starts to oscillate, or latency that turns erratic, swings within a
+  range it has often visited, so no point, level or value is new, yet it has never
+  swung like this for half an hour. The median, not the mean, so a single
+  spike (two large steps) is not jitter; half an hour, not an hour, so the median moves
+  after a quarter of an hour of swinging, not after half an hour;
 - the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
   shape of the last minutes (drift, sudden jitter) that the residual alone misses. The
   refit job fits one forest on features pooled across series (they are in each series'
@@ -51,17 +61,20 @@ from sklearn.ensemble import IsolationForest
 
 from analytics.artifacts import SharedParts, pack, unpack
 from analytics.baseline import LEVEL_WINDOW, SeasonalBaseline, fit_baseline_and_expected
-from analytics.features import detector_features
+from analytics.features import ROLLING_WINDOW, detector_features
 from analytics.isolation import CalibratedForest, Calibration, calibrate_forest, fit_forest
 
 KIND = "seasonal_iforest"
-FORMAT_VERSION = 4  # 2: forest may be shared; 3: training value range; 4: drift centre
-READABLE_VERSIONS = (1, 2, 3, 4)
+FORMAT_VERSION = 5  # 2: shared forest; 3: value range; 4: drift centre; 5: jitter centre
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 MAGIC = b"VIGILDET"
 BAND_K = 3.0  # lower/upper are expected ± BAND_K × scale (rules rescale to their own k)
 MIN_Z_CENTRE = 4.0
 MIN_SUSTAINED_CENTRE = 2.5
 SUSTAINED_WINDOW = pd.Timedelta(minutes=10)
+JITTER_WINDOW = pd.Timedelta(minutes=30)
+JITTER_STEPS = 6  # at least, for coarse series
+MIN_JITTER_CENTRE = 2.0
 Z_CENTRE_GAIN = 2.0
 Z_QUANTILE = 0.95
 Z_WIDTH = 0.5
@@ -92,6 +105,7 @@ class DetectorModel:
     range_high: float = float("nan")
     range_unit: float = float("nan")
     drift_centre: float = float("nan")  # NaN (no drift evidence) before format 4
+    jitter_centre: float = float("nan")  # NaN (no jitter evidence) before format 5
 
     def params(self) -> dict[str, object]:
         return {
@@ -104,6 +118,7 @@ class DetectorModel:
             "step_seconds": self.step_seconds,
             "value_range": [self.range_low, self.range_high],
             "drift_centre": round(self.drift_centre, 3),
+            "jitter_centre": round(self.jitter_centre, 3),
         }
 
     def quality(self) -> dict[str, float]:
@@ -247,8 +262,8 @@ def _drift(
 class BaselineFit:
     """A series' fit up to its forest: what the refit job computes first for every series,
     before it fits one forest on their pooled ``sample`` rows. ``z`` (the history's
-    residuals) and ``drift_alerts`` (where the drift alone reaches the alert score) travel
-    along so the second step does not compute them again."""
+    residuals) and ``value_alerts`` (where the drift or the jitter alone reaches the alert
+    score) travel along so the second step does not compute them again."""
 
     baseline: SeasonalBaseline
     z_centre: float
@@ -256,7 +271,8 @@ class BaselineFit:
     sample: np.ndarray  # up to POOL_ROWS feature rows, drawn at random from the history
     z: np.ndarray
     drift_centre: float
-    drift_alerts: np.ndarray  # bool per row: a byte, where the drift itself would be eight
+    jitter_centre: float
+    value_alerts: np.ndarray  # bool per row: a byte, where the log-odds would be eight
 
 
 POOL_ROWS = 256
@@ -274,18 +290,21 @@ def _finite(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def _prepare(
     ts: np.ndarray, values: np.ndarray, step_seconds: int
 ) -> tuple[BaselineFit, np.ndarray]:
-    """A history's fit with its three evidence centres (no forest sample yet), and its
-    feature rows."""
+    """A history's fit with its evidence centres (no forest sample yet), and its feature
+    rows."""
     baseline, expected = fit_baseline_and_expected(ts, values)
     seasonal = baseline.seasonal(ts)
     z = residual_z(values, expected, seasonal + baseline.level, baseline.scale(ts))
     drift = _drift(baseline, ts, values - seasonal, expected - seasonal)
     drift_centre = _centre(ts, np.abs(drift), MIN_SUSTAINED_CENTRE)
+    moves = jitter(ts, values - seasonal, baseline.scale(ts), step_seconds)
+    jitter_centre = _centre(ts, moves, MIN_JITTER_CENTRE)
+    value_log_odds = np.fmax(_z_log_odds(drift, drift_centre), _z_log_odds(moves, jitter_centre))
     features = detector_features(ts, z)
     fit = BaselineFit(
         baseline, _centre(ts, np.abs(z), MIN_Z_CENTRE),
         _centre(ts, np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
-        features[:0], z, drift_centre, _z_log_odds(drift, drift_centre) >= ALERT_LOG_ODDS,
+        features[:0], z, drift_centre, jitter_centre, value_log_odds >= ALERT_LOG_ODDS,
     )  # fmt: skip
     return fit, features
 
@@ -338,9 +357,9 @@ def fit_detector(
         baseline, calibration.forest if calibration else None, prepared.z_centre,
         prepared.sustained_centre, pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), step_seconds,
         len(ts), 0.0, range_low=low, range_high=high, range_unit=unit,
-        drift_centre=prepared.drift_centre,
+        drift_centre=prepared.drift_centre, jitter_centre=prepared.jitter_centre,
     )  # fmt: skip
-    share = _alert_share(model, ts, prepared.z, prepared.drift_alerts, calibration)
+    share = _alert_share(model, ts, prepared.z, prepared.value_alerts, calibration)
     return replace(model, training_alert_share=share)
 
 
@@ -348,7 +367,7 @@ def _alert_share(
     model: DetectorModel,
     ts: np.ndarray,
     z: np.ndarray,
-    drift_alerts: np.ndarray,
+    value_alerts: np.ndarray,
     calibration: Calibration | None,
 ) -> float:
     """How often the model alerts on its own history, from every kind of evidence but
@@ -360,8 +379,8 @@ def _alert_share(
     if calibration is not None:
         rows = calibration.rows
         log_odds = np.fmax(log_odds[rows], calibration.log_odds)
-        z, drift_alerts = z[rows], drift_alerts[rows]
-    alerts = (np.nan_to_num(to_score(log_odds)) >= ALERT_SCORE) | drift_alerts
+        z, value_alerts = z[rows], value_alerts[rows]
+    alerts = (np.nan_to_num(to_score(log_odds)) >= ALERT_SCORE) | value_alerts
     return float(np.mean(alerts & np.isfinite(z)))
 
 
@@ -393,9 +412,37 @@ def _sustained(ts: np.ndarray, z: np.ndarray, step_seconds: int) -> np.ndarray:
     """Median residual over the last minutes (at least three steps, for coarse series): a
     shift too noisy to stand out point by point (queue lag, say) still moves the median
     well away from zero."""
-    window = max(SUSTAINED_WINDOW, pd.Timedelta(seconds=3 * step_seconds))
     series = pd.Series(z, index=pd.DatetimeIndex(ts))
-    return series.rolling(window, min_periods=3).median().to_numpy()
+    return series.rolling(sustained_window(step_seconds), min_periods=3).median().to_numpy()
+
+
+def sustained_window(step_seconds: int) -> pd.Timedelta:
+    return max(SUSTAINED_WINDOW, pd.Timedelta(seconds=3 * step_seconds))
+
+
+def jitter_window(step_seconds: int) -> pd.Timedelta:
+    return max(JITTER_WINDOW, pd.Timedelta(seconds=JITTER_STEPS * step_seconds))
+
+
+def jitter(
+    ts: np.ndarray, deseasonalised: np.ndarray, scale: np.ndarray, step_seconds: int
+) -> np.ndarray:
+    """Median absolute move of the deseasonalised value from one point to the next, in
+    units of the scale at the later point, over the last jitter window (at least
+    ``JITTER_STEPS`` moves; NaN before). A move across a gap longer than the window is not
+    jitter and is left out."""
+    window = jitter_window(step_seconds)
+    change = np.abs(np.diff(deseasonalised, prepend=np.nan)) / scale
+    gap = np.diff(np.asarray(ts, dtype="datetime64[ns]"), prepend=np.datetime64("NaT", "ns"))
+    change[~(gap <= window.to_timedelta64())] = np.nan
+    steps = pd.Series(change, index=pd.DatetimeIndex(ts))
+    return steps.rolling(window, min_periods=JITTER_STEPS).median().to_numpy()
+
+
+def rolling_reach(step_seconds: int) -> pd.Timedelta:
+    """How far back from a point the values its rolling windows use reach: the jitter's
+    moves start up to a window before its window does."""
+    return max(ROLLING_WINDOW, sustained_window(step_seconds), 2 * jitter_window(step_seconds))
 
 
 def _evidence_log_odds(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -406,6 +453,16 @@ def _evidence_log_odds(model: DetectorModel, ts: np.ndarray, z: np.ndarray) -> n
     )
 
 
+def _jitter_log_odds(
+    model: DetectorModel, ts: np.ndarray, deseasonalised: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """NaN (no evidence) for a model fitted before the jitter centre was kept."""
+    if np.isnan(model.jitter_centre):
+        return np.full(len(ts), np.nan)
+    moves = jitter(ts, deseasonalised, scale, model.step_seconds)
+    return _z_log_odds(moves, model.jitter_centre)
+
+
 def _drift_log_odds(
     model: DetectorModel, ts: np.ndarray, deseasonalised: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
@@ -414,7 +471,7 @@ def _drift_log_odds(
 
 def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray, extra: np.ndarray) -> np.ndarray:
     """The score from every kind of evidence; ``extra`` holds the log-odds of those that
-    need the values themselves (novelty and drift), computed with their context."""
+    need the values themselves (novelty, drift and jitter), computed with their context."""
     log_odds = np.fmax(_evidence_log_odds(model, ts, z), extra)
     if model.forest is not None and len(ts):
         log_odds = np.fmax(log_odds, model.forest.log_odds(detector_features(ts, z)))
@@ -440,10 +497,12 @@ def score_series(
     ts, values = ts[finite], values[finite]
     expected, scale, z, seasonal = _z(model.baseline, ts, values)
     keep = np.ones(len(ts), dtype=bool) if score_from is None else ts >= score_from
-    # rolling features need the 15 minutes before the first returned point, no more
-    start = np.searchsorted(ts, ts[keep][0] - np.timedelta64(15, "m")) if keep.any() else len(ts)
+    # rolling windows need the points they reach before the first returned point
+    reach = rolling_reach(model.step_seconds).to_timedelta64()
+    start = np.searchsorted(ts, ts[keep][0] - reach) if keep.any() else len(ts)
     drift = _drift_log_odds(model, ts, values - seasonal, expected - seasonal)
-    extra = np.fmax(_novelty(model, ts, values), drift)[start:]
+    extra = np.fmax(_novelty(model, ts, values), drift)
+    extra = np.fmax(extra, _jitter_log_odds(model, ts, values - seasonal, scale))[start:]
     score = _combined(model, ts[start:], z[start:], extra)[keep[start:]]
     return pd.DataFrame(
         {

@@ -17,8 +17,7 @@ import pandas as pd
 
 from analytics.artifacts import pack, unpack
 from analytics.baseline import LEVEL_WINDOW
-from analytics.detector import SUSTAINED_WINDOW, DetectorModel, fit_detector, score_series
-from analytics.features import ROLLING_WINDOW
+from analytics.detector import DetectorModel, fit_detector, rolling_reach, score_series
 
 STATE_MAGIC = b"VIGILONL"
 STATE_VERSION = 1
@@ -29,8 +28,7 @@ def context_span(step_seconds: int) -> pd.Timedelta:
     """How much history a point's score depends on: two level windows (the drift compares
     the level with the level one window before) behind the oldest point any rolling
     window of it reaches, plus one step of slack."""
-    rolling = max(ROLLING_WINDOW, SUSTAINED_WINDOW, pd.Timedelta(seconds=3 * step_seconds))
-    return 2 * LEVEL_WINDOW + rolling + pd.Timedelta(seconds=step_seconds)
+    return 2 * LEVEL_WINDOW + rolling_reach(step_seconds) + pd.Timedelta(seconds=step_seconds)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 
 from analytics.batch_scoring import BatchScorer
 from analytics.detector import DetectorModel, fit_detector, score_series
-from tests.analytics.test_detector import DAY, traffic
+from tests.analytics.test_detector import DAY, _oscillating, machine_temperature, traffic
 
 HISTORY = 3 * DAY
 STREAM = 600  # ten hours of new points per one-minute series
@@ -16,7 +16,8 @@ STREAM = 600  # ten hours of new points per one-minute series
 
 def _estate() -> list[tuple[np.ndarray, np.ndarray]]:
     """Series built to exercise every branch: incidents, gaps, a jittery stretch, a coarser
-    step, irregular timestamps, a flat series (no forest) and one that starts mid-stream."""
+    step, irregular timestamps, a flat series (no forest), one that starts mid-stream and
+    one that starts to oscillate."""
     series = []
     for seed in range(4):
         ts, values = traffic(4, seed=seed)
@@ -36,6 +37,8 @@ def _estate() -> list[tuple[np.ndarray, np.ndarray]]:
     late = late.copy()
     late[HISTORY - 200 : HISTORY + 60] = np.nan  # no context before the stream
     series.append((late_ts, late))
+    hunting_ts, hunting = machine_temperature(4)
+    series.append((hunting_ts, _oscillating(hunting, HISTORY + 200, 120, 2.5)))  # jitter
     return series
 
 
@@ -116,6 +119,9 @@ def test_ticks_of_many_series_equal_each_series_scored_alone(estate, seed) -> No
         (got["row"] == 0) & got["ts"].between(*series[0][0][[HISTORY + 100, HISTORY + 129]])
     ]
     assert incidents["score"].max() >= 0.9  # and the point of it all: incidents are seen
+    hunting_ts = series[-1][0]
+    hunting = got[(got["row"] == len(series) - 1) & (got["ts"] >= hunting_ts[HISTORY + 200])]
+    assert hunting["score"].max() >= 0.9
 
 
 def test_a_point_that_does_not_move_forward_is_refused_and_changes_nothing(estate) -> None:

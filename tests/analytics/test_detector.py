@@ -7,7 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.detector import DetectorModel, fit_detector, score_series, shared_forests
+from analytics.detector import (
+    MIN_JITTER_CENTRE,
+    DetectorModel,
+    fit_detector,
+    residual_z,
+    score_series,
+    shared_forests,
+)
 
 DAY = 1440
 
@@ -196,6 +203,66 @@ def test_a_slow_slide_is_flagged_while_it_slides_and_accepted_once_it_stops() ->
     assert int(np.argmax(scores >= 0.9)) < int(np.argmax(without >= 0.9))
 
 
+def _oscillating(values: np.ndarray, start: int, minutes: int, swing: float) -> np.ndarray:
+    """``values`` with ``swing`` added and taken away on alternate minutes from ``start``."""
+    out = values.copy()
+    out[start : start + minutes] += swing * (-1.0) ** np.arange(minutes)
+    return out
+
+
+def test_an_oscillation_inside_the_usual_range_is_flagged_by_its_jitter() -> None:
+    """A controller starts hunting: the temperature swings two and a half degrees either
+    way every minute. No point is far from the level and no value is new, yet it never
+    swung like this for half an hour in two weeks."""
+    ts, values = machine_temperature(15)
+    model = fit_detector(ts[: 14 * DAY], values[: 14 * DAY])
+    hunting = _oscillating(values, 14 * DAY + 600, 120, 2.5)
+    scores = score_series(model, ts, hunting, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert (scores[:600] >= 0.9).mean() < 0.01
+    assert scores[600:660].max() >= 0.9
+    blind = replace(model, jitter_centre=float("nan"))
+    without = score_series(blind, ts, hunting, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert without[600:720].max() < 0.9  # it is the jitter that sees it
+
+
+def test_jitter_the_history_shows_every_day_is_habit() -> None:
+    """A batch job makes the same temperature swing for an hour every night: the next
+    night's swing is not news, though it would be to a model that never saw it."""
+    ts, values = machine_temperature(15)
+    for day in range(15):
+        values = _oscillating(values, day * DAY + 120, 60, 6.0)
+    model = fit_detector(ts[: 14 * DAY], values[: 14 * DAY])
+    scores = score_series(model, ts, values, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert scores[120:240].max() < 0.9
+    naive = replace(model, jitter_centre=MIN_JITTER_CENTRE)
+    naive_scores = score_series(naive, ts, values, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert naive_scores[120:240].max() >= 0.9
+
+
+def test_a_value_easing_back_to_normal_is_not_jitter() -> None:
+    """After a shift the value eases back with a time constant of about two hours (a
+    queue draining, a disk being cleaned): the expectation lags it by about as much as it
+    is still off its usual level, so the residual, measured from the nearer of the two,
+    flips sign with every wobble. The value itself moves no more than noise does."""
+    rng = np.random.default_rng(2)
+    ts = pd.date_range("2026-11-01", periods=15 * DAY, freq="60s").to_numpy()
+    ts = ts.astype("datetime64[ns]")
+    values = 50 + rng.standard_normal(len(ts))
+    model = fit_detector(ts[: 14 * DAY], values[: 14 * DAY])
+    start = 14 * DAY + 120
+    values[start : start + 240] += 12
+    values[start + 240 :] += 12 * np.exp(-np.arange(len(ts) - start - 240) / 130)
+    scores = score_series(model, ts, values, score_from=ts[14 * DAY])["score"].to_numpy()
+    blind = replace(model, jitter_centre=float("nan"))
+    without = score_series(blind, ts, values, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert not ((scores >= 0.9) & (without < 0.9)).any()
+    seasonal = model.baseline.seasonal(ts)
+    expected = model.baseline.expected(ts, values, seasonal)
+    z = residual_z(values, expected, seasonal + model.baseline.level, model.baseline.scale(ts))
+    flips = pd.Series(np.abs(np.diff(z[start + 240 :]))).rolling(30).median()
+    assert flips.max() > model.jitter_centre + 2  # the residual's own steps would page
+
+
 def test_constant_series_fits_and_flags_a_real_change() -> None:
     ts = (
         pd.date_range("2026-11-01", periods=3 * DAY, freq="60s").to_numpy().astype("datetime64[ns]")
@@ -255,17 +322,18 @@ def test_artifact_round_trip_and_refuses_foreign_bytes(fitted: tuple) -> None:
 
 
 def test_a_model_written_before_the_value_range_scores_as_it_did() -> None:
-    """Format 2 artifacts hold no value range or drift centre: they load, and score
-    without novelty or drift."""
+    """Format 2 artifacts hold no value range, drift or jitter centre: they load, and
+    score without novelty, drift or jitter."""
     rng = np.random.default_rng(5)
     ts = pd.date_range("2026-11-01", periods=3 * DAY, freq="60s").to_numpy()
     values = 50 + rng.standard_normal(len(ts))
     model = fit_detector(ts[: 2 * DAY], values[: 2 * DAY])
     old = replace(model)
-    for name in ("range_low", "range_high", "range_unit", "drift_centre"):
+    for name in ("range_low", "range_high", "range_unit", "drift_centre", "jitter_centre"):
         object.__delattr__(old, name)  # an instance as format 2 pickled it
     loaded = DetectorModel.from_bytes(b"VIGILDET" + (2).to_bytes(2, "big") + pickle.dumps(old))
     assert np.isnan(loaded.range_unit) and np.isnan(loaded.drift_centre)
+    assert np.isnan(loaded.jitter_centre)
     jumped = values.copy()
     jumped[2 * DAY + 100 :] += 8
     new_scores = score_series(model, ts, jumped, score_from=ts[2 * DAY])["score"].to_numpy()
