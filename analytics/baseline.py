@@ -21,6 +21,8 @@ import pandas as pd
 from statsmodels.tsa.seasonal import STL
 from statsmodels.tsa.stattools import acf
 
+from analytics.rolling import rolling_median
+
 GRID = pd.Timedelta(minutes=5)
 DAY_SLOTS = 288
 WEEK_SLOTS = 7 * DAY_SLOTS
@@ -74,9 +76,7 @@ class SeasonalBaseline:
         earlier point exists: with no context, no honest expectation either. ``seasonal``:
         :meth:`seasonal` of ``ts``, when the caller has it already."""
         seasonal = self.seasonal(ts) if seasonal is None else seasonal
-        deseasonalised = pd.Series(values - seasonal, index=pd.DatetimeIndex(ts))
-        level = deseasonalised.rolling(LEVEL_WINDOW, closed="left", min_periods=1).median()
-        return seasonal + level.to_numpy()
+        return seasonal + rolling_median(ts, values - seasonal, LEVEL_WINDOW, 1, closed="left")
 
 
 def to_grid(ts: np.ndarray, values: np.ndarray) -> pd.Series:

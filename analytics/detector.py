@@ -63,6 +63,7 @@ from analytics.artifacts import SharedParts, pack, unpack
 from analytics.baseline import LEVEL_WINDOW, SeasonalBaseline, fit_baseline_and_expected
 from analytics.features import ROLLING_WINDOW, detector_features
 from analytics.isolation import CalibratedForest, Calibration, calibrate_forest, fit_forest
+from analytics.rolling import rolling_median
 
 KIND = "seasonal_iforest"
 FORMAT_VERSION = 5  # 2: shared forest; 3: value range; 4: drift centre; 5: jitter centre
@@ -412,8 +413,7 @@ def _sustained(ts: np.ndarray, z: np.ndarray, step_seconds: int) -> np.ndarray:
     """Median residual over the last minutes (at least three steps, for coarse series): a
     shift too noisy to stand out point by point (queue lag, say) still moves the median
     well away from zero."""
-    series = pd.Series(z, index=pd.DatetimeIndex(ts))
-    return series.rolling(sustained_window(step_seconds), min_periods=3).median().to_numpy()
+    return rolling_median(ts, z, sustained_window(step_seconds), 3)
 
 
 def sustained_window(step_seconds: int) -> pd.Timedelta:
@@ -435,8 +435,7 @@ def jitter(
     change = np.abs(np.diff(deseasonalised, prepend=np.nan)) / scale
     gap = np.diff(np.asarray(ts, dtype="datetime64[ns]"), prepend=np.datetime64("NaT", "ns"))
     change[~(gap <= window.to_timedelta64())] = np.nan
-    steps = pd.Series(change, index=pd.DatetimeIndex(ts))
-    return steps.rolling(window, min_periods=JITTER_STEPS).median().to_numpy()
+    return rolling_median(ts, change, window, JITTER_STEPS)
 
 
 def rolling_reach(step_seconds: int) -> pd.Timedelta:
