@@ -20,7 +20,7 @@ from tests.ui.conftest import Seeded, app_env, signed_in
 from vigil.settings import WALL_VIEWS
 from vigil.sources.demo import DEPENDENCIES
 from vigil.store import Store
-from vigil.wall_charts import scale_figure, service_map
+from vigil.wall_charts import scale_figure, service_map, wall_alert_timeline
 from vigil.wall_map_layout import dependency_depths, map_layout
 from vigil.wall_playlist import chart_scale, current_view, pinned_view, view_at
 
@@ -124,6 +124,22 @@ def test_scaling_a_chart_grows_its_pixels_but_not_its_data() -> None:
     assert big["layout"]["xaxis"]["range"] == spec["layout"]["xaxis"]["range"]  # data units
     assert list(big["data"][0]["x"]) == [0.0, 1.0]
     assert scale_figure(spec, 1) == spec
+
+
+def test_a_day_of_incidents_without_alerts_still_draws_its_timeline() -> None:
+    """A quiet detector on a day with an incident: the wall shows the incident's span
+    instead of an error (Streamlit refuses a figure without a trace)."""
+    import plotly.tools
+
+    now = pd.Timestamp("2026-12-03 20:00")
+    alerts = pd.DataFrame({"service": [], "severity": [], "start": [], "end": []})
+    incidents = pd.DataFrame({"started_at": [now - pd.Timedelta(hours=9)],
+                              "ended_at": [now - pd.Timedelta(hours=7)],
+                              "title": ["orders: level shift"]})  # fmt: skip
+    spec = wall_alert_timeline(alerts, incidents, now - pd.Timedelta(days=1), now)
+    figure = plotly.tools.return_figure_from_figure_or_data(spec, validate_figure=True)
+    assert len(figure["layout"]["shapes"]) == 1
+    assert all(len(trace["x"]) == 0 for trace in figure["data"])
 
 
 def test_only_a_sensible_chart_scale_is_taken_from_the_url() -> None:
