@@ -27,6 +27,7 @@ from tests.sources.promserver import free_port
 from tests.ui.conftest import APP, app_env, make_seeded, signed_in
 from vigil.backup import take_backup
 from vigil.restore import restore_backup
+from vigil.rules_store import import_rules, seed_default_rules
 from vigil.settings import load_settings
 from vigil.store import Store
 
@@ -86,6 +87,28 @@ def _wait_running(port: int, engine: subprocess.Popen[str], timeout: float) -> N
         time.sleep(0.5)
 
 
+ALWAYS_FIRING = """groups:
+  - name: backup-test
+    rules:
+      - alert: DiskInUse
+        expr: node_filesystem_used_ratio > 0.05
+        for: 1m
+        labels:
+          severity: warning
+"""
+
+
+def _always_firing(data_dir: Path) -> None:
+    """The default rules and one that fires on every host from the first evaluation, so
+    the archive holds alerts whatever the demo's day happens to have in it."""
+    store = Store.open(data_dir)
+    try:
+        seed_default_rules(store)
+        assert import_rules(store, ALWAYS_FIRING, "test").added == ["DiskInUse"]
+    finally:
+        store.close()
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackup]:
     """``vigil jobs`` on a day of demo history with jobs every few seconds, and a backup
@@ -93,6 +116,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackup]:
     root = tmp_path_factory.mktemp("live")
     data_dir = root / "data"
     shutil.copytree(REPO / "data" / "runbooks", data_dir / "runbooks")
+    _always_firing(data_dir)
     port = free_port()
     env = os.environ | {
         "VIGIL_CONFIG": str(_config(root / "vigil.toml")), "VIGIL_DATA_DIR": str(data_dir),
