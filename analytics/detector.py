@@ -294,11 +294,11 @@ def _prepare(
     """A history's fit with its evidence centres (no forest sample yet), and its feature
     rows."""
     baseline, expected = fit_baseline_and_expected(ts, values)
-    seasonal = baseline.seasonal(ts)
-    z = residual_z(values, expected, seasonal + baseline.level, baseline.scale(ts))
+    seasonal, scale = baseline.seasonal(ts), baseline.scale(ts)
+    z = residual_z(values, expected, seasonal + baseline.level, scale)
     drift = _drift(baseline, ts, values - seasonal, expected - seasonal)
     drift_centre = _centre(ts, np.abs(drift), MIN_SUSTAINED_CENTRE)
-    moves = jitter(ts, values - seasonal, baseline.scale(ts), step_seconds)
+    moves = jitter(ts, values - seasonal, scale, step_seconds)
     jitter_centre = _centre(ts, moves, MIN_JITTER_CENTRE)
     value_log_odds = np.fmax(_z_log_odds(drift, drift_centre), _z_log_odds(moves, jitter_centre))
     features = detector_features(ts, z)
