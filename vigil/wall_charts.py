@@ -294,8 +294,14 @@ def scale_figure(figure: go.Figure | dict, scale: float) -> dict:
     """The figure as a spec with everything drawn in pixels (height, margins, type,
     markers, lines) times ``scale``. The wall's HTML grows with the screen through CSS;
     plotly only counts pixels, so a 4K TV whose browser renders at 100 % asks for
-    ``scale=2``. Fonts left to plotly's default (12 px) are scaled too."""
+    ``scale=2``. Fonts left to plotly's default (12 px) are scaled too.
+
+    A spec without a trace gets an empty one: Streamlit validates a spec (not a Figure)
+    and refuses one with no data, so a chart of an empty window would show a traceback
+    on the wall instead of empty axes."""
     spec = figure.to_dict() if isinstance(figure, go.Figure) else dict(figure)
+    if not spec.get("data"):
+        spec["data"] = [{"type": "scatter", "x": [], "y": [], "hoverinfo": "skip"}]
     if scale == 1:
         return spec
     layout = dict(spec.get("layout", {}))

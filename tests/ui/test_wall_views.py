@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -140,6 +141,19 @@ def test_a_day_of_incidents_without_alerts_still_draws_its_timeline() -> None:
     figure = plotly.tools.return_figure_from_figure_or_data(spec, validate_figure=True)
     assert len(figure["layout"]["shapes"]) == 1
     assert all(len(trace["x"]) == 0 for trace in figure["data"])
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+@pytest.mark.parametrize("figure", [go.Figure(), {"data": [], "layout": {"height": 200}}])
+def test_every_wall_chart_reaches_streamlit_with_a_trace(figure: object, scale: float) -> None:
+    """Whatever a view draws from an empty window, the spec handed to Streamlit passes the
+    validation Streamlit runs on specs (a Figure without traces becomes one through
+    scale_figure)."""
+    import plotly.tools
+
+    spec = scale_figure(figure, scale)  # type: ignore[arg-type]
+    drawn = plotly.tools.return_figure_from_figure_or_data(spec, validate_figure=True)
+    assert [len(trace["x"]) for trace in drawn["data"]] == [0]
 
 
 def test_only_a_sensible_chart_scale_is_taken_from_the_url() -> None:
