@@ -25,11 +25,10 @@ Six kinds of evidence are turned into [0, 1] on the same footing:
   level follows it, yet the level itself moved more in three hours than it ever did in
   training. The level moves slowly, so two weeks hold only about a hundred independent
   three-hour moves, not twenty thousand points, and their tail is heavy: at twice the
-  95th percentile a level wandering no further than it did in training pages now and
-  then (on NAB the drift raised the largest share of false alarms scoring 0.7 to 0.9,
-  which kept the best threshold above all of them). Once a new level has lasted two
-  level windows there is nothing left to see, so a sustained shift is re-baselined as
-  before;
+  95th percentile a level that wanders as it always has pages now and then (on NAB the
+  drift raised the largest share of false alarms scoring 0.7 to 0.9, which kept the
+  best threshold above all of them). Once a new level has lasted two level windows
+  there is nothing left to see, so a sustained shift is re-baselined as before;
 - jitter: the median move of the value from one point to the next over the last half
   hour (at least six moves), net of the seasonal profile's own move and in units of the
   scale, calibrated like the residual (floor 2; for steady noise it is about 1). It is

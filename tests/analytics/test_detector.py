@@ -217,9 +217,10 @@ def wandering_level(seed: int, days: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("seed", [4, 5, 6, 7])
 def test_a_level_wandering_as_it_did_all_fortnight_is_not_paged_as_drift(seed: int) -> None:
     """A week more of the same process: no page is the drift's alone. Its three-hour level
-    has far fewer independent values in two weeks than the series has points, so twice
-    its 95th percentile (the other evidence's centre) would page on the odd wander no
-    larger than the history's own (seed 5 did so on 1 % of the week)."""
+    has far fewer independent values in two weeks than the series has points, and the
+    same process's next week can wander further than any of them: seed 5's week holds a
+    three-hour move a third larger than its fortnight's largest, and twice the 95th
+    percentile (the other evidence's centre) paged on 1.6 % of that week."""
     ts, values = wandering_level(seed, 21)
     model = fit_detector(ts[: 14 * DAY], values[: 14 * DAY])
     scores = score_series(model, ts, values, score_from=ts[14 * DAY])["score"].to_numpy()
