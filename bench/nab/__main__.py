@@ -16,7 +16,8 @@ import argparse
 import os
 import platform
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +40,16 @@ def _detect(detector: str, data_file: DataFile) -> tuple[str, str, np.ndarray, f
     return detector, data_file.relative_path, scores, time.perf_counter() - started
 
 
-def detect(files: list[DataFile], detectors: list[str], out: Path, jobs: int) -> dict[str, float]:
+def detect(
+    files: list[DataFile],
+    detectors: list[str],
+    out: Path,
+    jobs: int,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> dict[str, float]:
     """Run every detector on every file (largest files first, to balance the pool) and
-    write the result files; returns the summed compute seconds per detector."""
+    write the result files as they finish, calling ``progress(done, total)`` after each;
+    returns the summed compute seconds per detector."""
     by_path = {f.relative_path: f for f in files}
     tasks = sorted(
         ((d, f) for d in detectors for f in files), key=lambda task: -len(task[1].values)
@@ -49,11 +57,25 @@ def detect(files: list[DataFile], detectors: list[str], out: Path, jobs: int) ->
     seconds = dict.fromkeys(detectors, 0.0)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(_detect, d, f) for d, f in tasks]
-        for future in futures:
+        for done, future in enumerate(as_completed(futures), start=1):
             detector, path, scores, elapsed = future.result()
             write_result(out, detector, by_path[path], scores)
             seconds[detector] += elapsed
+            progress(done, len(futures))
     return seconds
+
+
+def print_progress(started: float) -> Callable[[int, int], None]:
+    """A line at every tenth of the runs and at the last: the detection phase takes
+    minutes on two cores."""
+    shown = [0]
+
+    def show(done: int, total: int) -> None:
+        if done == total or done - shown[0] >= max(1, total // 10):
+            shown[0] = done
+            print(f"  detected {done}/{total} at {time.perf_counter() - started:.1f} s", flush=True)
+
+    return show
 
 
 def evaluate(
@@ -123,7 +145,8 @@ def main() -> None:
         flush=True,
     )
     if not args.score_only:
-        for detector, seconds in detect(files, detectors, args.out, args.jobs).items():
+        runs = detect(files, detectors, args.out, args.jobs, print_progress(started))
+        for detector, seconds in runs.items():
             print(f"detect {detector:<18} {seconds:8.1f} s compute", flush=True)
     results = {d: evaluate(files, d, profiles, args.out) for d in detectors}
     for profile in profiles:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.nab.__main__ import detect
 from bench.nab.corpus import (
     DataFile,
     probation_length,
@@ -228,3 +229,26 @@ def test_vigils_detector_scores_from_the_engines_minimum_history_without_lookahe
     assert scores[400] > 0.99 and np.median(scores[MIN_POINTS:]) < 0.5
     cut = 401
     np.testing.assert_array_equal(vigil_score(ts[:cut], values[:cut], 0), scores[:cut])
+
+
+def test_detection_reports_progress_and_writes_every_result(tmp_path: Path) -> None:
+    """The detection phase takes minutes: it reports each finished run, in order, and
+    each run's result file is on disk whatever order the pool finished them in."""
+    data = tmp_path / "data" / "realKnownCause"
+    data.mkdir(parents=True)
+    ts = pd.date_range("2026-01-01", periods=80, freq="5min")
+    for name, size in (("a.csv", 80), ("b.csv", 60), ("c.csv", 40)):
+        frame = pd.DataFrame({"timestamp": ts[:size].strftime("%Y-%m-%d %H:%M:%S"),
+                              "value": np.sin(np.arange(size) / 5.0)})  # fmt: skip
+        frame.to_csv(data / name, index=False)
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({f"realKnownCause/{n}": [] for n in ("a.csv", "b.csv", "c.csv")}))
+    files = read_corpus(tmp_path / "data", labels)
+    calls: list[tuple[int, int]] = []
+    seconds = detect(files, ["windowed_gaussian", "iforest"], tmp_path / "out", 2,
+                     lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert calls == [(n, 6) for n in range(1, 7)]
+    assert set(seconds) == {"windowed_gaussian", "iforest"}
+    for detector in ("windowed_gaussian", "iforest"):
+        for f in files:
+            assert len(read_result_scores(tmp_path / "out", detector, f)) == len(f.values)
