@@ -7,7 +7,8 @@
 
 Writes NAB result files ``<out>/<detector>/<category>/<detector>_<file>``, a per-file
 breakdown ``<out>/<detector>/<detector>_<profile>_scores.csv`` at the chosen threshold,
-and prints one table per profile plus the wall time.
+and prints progress while the detectors run, then one table per profile and the wall
+time.
 """
 
 from __future__ import annotations
