@@ -469,3 +469,21 @@ def test_the_fast_stl_profile_matches_the_full_fit(monkeypatch: pytest.MonkeyPat
     # where a running mean would have split it over three; 99 % of slots stay within 0.1
     assert gap.max() < 0.15 * sigma and np.quantile(gap, 0.99) < 0.1 * sigma
     np.testing.assert_allclose(fast.hourly_scale, full.hourly_scale, rtol=0.05)
+
+
+@pytest.mark.parametrize("unit", [1e-4, 1e6])
+def test_the_same_series_in_other_units_scores_the_same(unit: float) -> None:
+    """Bytes or gigabytes, seconds or milliseconds: every centre, scale and range is
+    learnt from the series itself, so a change of unit changes no score."""
+    ts, values = traffic(15)
+    values = values.copy()
+    values[14 * DAY + 300 : 14 * DAY + 360] += 5 * np.std(values)
+
+    def scores(series: np.ndarray) -> np.ndarray:
+        model = fit_detector(ts[: 14 * DAY], series[: 14 * DAY])
+        frame = score_series(model, ts, series, score_from=ts[14 * DAY])
+        return frame["score"].to_numpy()
+
+    plain = scores(values)
+    assert (plain[300:360] >= 0.9).any()
+    np.testing.assert_allclose(scores(unit * values), plain, rtol=0, atol=1e-9)
