@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
+from bench.progress import every_tenth
 from jobs.refit import refit_all
 from vigil.ingest import ingest
 from vigil.sources.base import PullResult
@@ -126,19 +127,11 @@ def main() -> None:
             samples = seed_store(store, args.series, args.days)
             print(f"setup: {samples:,} samples of {args.series:,} series in "
                   f"{time.perf_counter() - started:.1f} s (not timed)", flush=True)  # fmt: skip
-            done = [0]
-
-            def progress(n: int, total: int) -> None:
-                if n == total or n - done[0] >= total // 10:
-                    done[0] = n
-                    print(f"  fitted {n}/{total} at {time.perf_counter() - started:.1f} s",
-                          flush=True)  # fmt: skip
-
             with PeakMemory() as memory:
                 started = time.perf_counter()
                 summary = refit_all(
                     store, Path(tmp) / "models", training_days=args.days, step_seconds=60,
-                    now=END, progress=progress, n_jobs=args.jobs,
+                    now=END, progress=every_tenth("fitted", started), n_jobs=args.jobs,
                 )  # fmt: skip
                 seconds = time.perf_counter() - started
         finally:

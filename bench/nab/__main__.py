@@ -33,6 +33,7 @@ from bench.nab.corpus import (
 )
 from bench.nab.detectors import DEFAULT_DETECTORS, DETECTORS
 from bench.nab.scoring import CorpusScore, Cost, score_at, score_corpus, sweep_rows
+from bench.progress import every_tenth
 
 
 def _detect(detector: str, data_file: DataFile) -> tuple[str, str, np.ndarray, float]:
@@ -64,19 +65,6 @@ def detect(
             seconds[detector] += elapsed
             progress(done, len(futures))
     return seconds
-
-
-def print_progress(started: float) -> Callable[[int, int], None]:
-    """A line at every tenth of the runs and at the last: the detection phase takes
-    minutes on two cores."""
-    shown = [0]
-
-    def show(done: int, total: int) -> None:
-        if done == total or done - shown[0] >= max(1, total // 10):
-            shown[0] = done
-            print(f"  detected {done}/{total} at {time.perf_counter() - started:.1f} s", flush=True)
-
-    return show
 
 
 def evaluate(
@@ -146,7 +134,7 @@ def main() -> None:
         flush=True,
     )
     if not args.score_only:
-        runs = detect(files, detectors, args.out, args.jobs, print_progress(started))
+        runs = detect(files, detectors, args.out, args.jobs, every_tenth("detected", started))
         for detector, seconds in runs.items():
             print(f"detect {detector:<18} {seconds:8.1f} s compute", flush=True)
     results = {d: evaluate(files, d, profiles, args.out) for d in detectors}
