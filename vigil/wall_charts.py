@@ -246,8 +246,7 @@ def wall_alert_timeline(
             "hoverinfo": "skip",
         }
         for severity, part in alerts.groupby("severity", sort=False)
-    ] or [{"type": "bar", "orientation": "h", "x": [], "y": [], "hoverinfo": "skip"}]
-    # a day of incidents without alerts still draws: Streamlit refuses a chart with no trace
+    ]
     shapes, notes = _incident_spans(incidents, end)
     layout = {
         "template": WALL_TEMPLATE,

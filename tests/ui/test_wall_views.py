@@ -137,7 +137,7 @@ def test_a_day_of_incidents_without_alerts_still_draws_its_timeline() -> None:
     incidents = pd.DataFrame({"started_at": [now - pd.Timedelta(hours=9)],
                               "ended_at": [now - pd.Timedelta(hours=7)],
                               "title": ["orders: level shift"]})  # fmt: skip
-    spec = wall_alert_timeline(alerts, incidents, now - pd.Timedelta(days=1), now)
+    spec = scale_figure(wall_alert_timeline(alerts, incidents, now - pd.Timedelta(days=1), now), 1)
     figure = plotly.tools.return_figure_from_figure_or_data(spec, validate_figure=True)
     assert len(figure["layout"]["shapes"]) == 1
     assert all(len(trace["x"]) == 0 for trace in figure["data"])
