@@ -7,8 +7,9 @@
 
 Writes NAB result files ``<out>/<detector>/<category>/<detector>_<file>``, a per-file
 breakdown ``<out>/<detector>/<detector>_<profile>_scores.csv`` at the chosen threshold,
-and prints progress while the detectors run, then one table per profile and the wall
-time.
+and prints progress while the detectors run, then one table per profile (each detector's
+score and what it lost to missed windows, false positives, late detections and windows
+inside the probation) and the wall time.
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ from bench.nab.corpus import (
     write_result,
 )
 from bench.nab.detectors import DEFAULT_DETECTORS, DETECTORS
-from bench.nab.scoring import CorpusScore, Cost, score_at, score_corpus, sweep_rows
+from bench.nab.scoring import (
+    CorpusScore,
+    Cost,
+    Losses,
+    losses,
+    score_at,
+    score_corpus,
+    sweep_rows,
+)
 from bench.progress import every_tenth
 
 
@@ -69,9 +78,10 @@ def detect(
 
 def evaluate(
     files: list[DataFile], detector: str, profiles: dict[str, dict[str, float]], out: Path
-) -> dict[str, CorpusScore]:
-    """Score one detector's result files under every profile; per-file rows are written
-    next to the results so misses and false alarms can be traced to files."""
+) -> dict[str, tuple[CorpusScore, Losses]]:
+    """Score one detector's result files under every profile, with what its score lost to
+    each cause; per-file rows are written next to the results so misses and false alarms
+    can be traced to files."""
     rows = [sweep_rows(read_result_scores(out, detector, f), f.windows, f.probation) for f in files]
     labelled = sum(len(f.windows) for f in files)
     results = {}
@@ -89,23 +99,27 @@ def evaluate(
                 "fp_rows": [s.fp_rows for s in per_file],
             }
         ).to_csv(out / detector / f"{detector}_{profile}_scores.csv", index=False)
-        results[profile] = result
+        results[profile] = result, losses(per_file, cost, labelled)
     return results
 
 
-def table(profile: str, results: dict[str, dict[str, CorpusScore]]) -> str:
+def table(profile: str, results: dict[str, dict[str, tuple[CorpusScore, Losses]]]) -> str:
+    """One profile's table. The "lost to" columns and the score add up to 100: what to
+    work on is read off them (a window missed, a false alarm, a late detection)."""
     lines = [
         f"{profile}",
         "",
-        "| detector | score | threshold | TP windows | FP rows |",
-        "|---|---|---|---|---|",
+        "| detector | score | threshold | TP windows | FP rows "
+        "| lost to misses | to false positives | to lateness | to probation |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for detector, by_profile in results.items():
-        r = by_profile[profile]
+        r, lost = by_profile[profile]
         threshold = "none" if np.isinf(r.threshold) else f"{r.threshold:.6g}"
         lines.append(
             f"| {detector} | {r.score:.1f} | {threshold} | {r.tp_windows} / {r.windows} "
-            f"| {r.fp_rows} |"
+            f"| {r.fp_rows} | {lost.misses:z.1f} | {lost.false_positives:z.1f} "
+            f"| {lost.lateness:z.1f} | {lost.unscorable:z.1f} |"
         )
     return "\n".join(lines)
 

@@ -162,23 +162,52 @@ class FileScore:
     tp_windows: int
     windows: int
     fp_rows: int
+    credit: float  # unweighted worth of the windows found: 1 each at their first row
+    fp_value: float  # unweighted worth of the false positive rows (at most 0)
 
 
 def score_at(rows: SweepRows, cost: Cost, threshold: float) -> FileScore:
     """One file at a fixed threshold, computed directly (NAB's ``scoreDataSet``)."""
     detected = rows.anomaly >= threshold
-    outside = rows.window < 0
-    fp = detected & outside
-    score = float(np.sum(rows.value[fp]) * cost.fp)
-    tp_windows = 0
+    fp = detected & (rows.window < 0)
+    fp_value = float(np.sum(rows.value[fp]))
+    credit, tp_windows = 0.0, 0
     for k in range(rows.windows):
         hits = detected & (rows.window == k)
         if hits.any():
-            score += float(rows.value[hits].max()) * cost.tp
+            credit += float(rows.value[hits].max())
             tp_windows += 1
-        else:
-            score -= cost.fn
-    return FileScore(score, tp_windows, rows.windows, int(fp.sum()))
+    missed = rows.windows - tp_windows
+    score = fp_value * cost.fp + credit * cost.tp - missed * cost.fn
+    return FileScore(score, tp_windows, rows.windows, int(fp.sum()), credit, fp_value)
+
+
+@dataclass(frozen=True)
+class Losses:
+    """Where a normalised score's distance to 100 goes, in the same points. They add up:
+    score + misses + false_positives + lateness + unscorable = 100."""
+
+    misses: float  # each missed window: its fnWeight and the tpWeight a detection earns
+    false_positives: float
+    lateness: float  # windows found after their first row: NAB pays in full only there
+    unscorable: float  # windows NAB's perfect score counts that lie inside the probation
+
+
+def losses(per_file: Sequence[FileScore], cost: Cost, labelled_windows: int) -> Losses:
+    """The distance to a perfect score of files scored at one threshold, by cause."""
+    windows = sum(s.windows for s in per_file)
+    found = sum(s.tp_windows for s in per_file)
+    span = cost.tp * labelled_windows + cost.fn * windows  # perfect minus null
+
+    def points(raw: float) -> float:
+        return 100.0 * raw / span
+
+    return Losses(
+        misses=points((windows - found) * (cost.tp + cost.fn)),
+        false_positives=points(-cost.fp * sum(s.fp_value for s in per_file)),
+        lateness=points(cost.tp * (found - sum(s.credit for s in per_file))),
+        unscorable=points(cost.tp * (labelled_windows - windows)),
+    )
 
 
 def normalise(raw: float, null: float, perfect: float) -> float:

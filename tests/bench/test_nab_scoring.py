@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.nab.__main__ import detect
+from bench.nab.__main__ import detect, evaluate, table
 from bench.nab.corpus import (
     DataFile,
     probation_length,
@@ -32,6 +33,8 @@ from bench.nab.published import subset_score
 from bench.nab.scoring import (
     MAX_TP,
     Cost,
+    losses,
+    normalise,
     scaled_sigmoid,
     score_at,
     score_corpus,
@@ -134,6 +137,44 @@ def test_the_vectorised_sweep_equals_scoring_each_threshold_directly(
         direct = [score_at(r, cost, threshold) for r in rows]
         assert total == pytest.approx(sum(d.score for d in direct), abs=1e-9)
         assert tp == sum(d.tp_windows for d in direct)
+
+
+def test_each_loss_is_counted_where_it_arises() -> None:
+    """A window found at its first row costs nothing, one found at its last row costs its
+    lateness, a missed one its miss, a false alarm its weight, and a window inside the
+    probation what the perfect score counts for it."""
+    windows = [(50, 59), (300, 339), (500, 539), (700, 739)]  # the first inside probation
+    scores = np.zeros(1000)
+    scores[[200, 300, 539]] = 1.0  # a false alarm, window 2's first row, window 3's last
+    per_file = [score_at(sweep_rows(scores, windows, probation_length(1000)), STANDARD, 0.5)]
+    lost = losses(per_file, STANDARD, labelled_windows=4)
+    span = 4 * STANDARD.tp + 3 * STANDARD.fn  # perfect (every window) minus null (3 scorable)
+    late_credit = scaled_sigmoid(np.array([-1 / 40]))[0] / MAX_TP
+    assert lost.misses == pytest.approx(100 * (STANDARD.tp + STANDARD.fn) / span)
+    assert lost.false_positives == pytest.approx(100 * STANDARD.fp / span)
+    assert lost.lateness == pytest.approx(100 * (1 - late_credit) / span)
+    assert lost.unscorable == pytest.approx(100 * STANDARD.tp / span)
+    score = normalise(per_file[0].score, -3 * STANDARD.fn, 4 * STANDARD.tp)
+    assert score + sum(dataclasses.astuple(lost)) == pytest.approx(100.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), fn=st.sampled_from([1.0, 2.0]))
+def test_the_losses_and_the_score_add_up_to_one_hundred(seed: int, fn: float) -> None:
+    rng = np.random.default_rng(seed)
+    cost = Cost(1.0, 0.11, fn)
+    rows, labelled = [], 0
+    for _ in range(3):
+        length = int(rng.integers(120, 400))
+        starts = np.sort(rng.choice(np.arange(5, length - 20, 25), size=2, replace=False))
+        windows = [(int(s), int(s) + int(rng.integers(2, 15))) for s in starts]
+        labelled += len(windows)  # some may lie inside the probation
+        scores = rng.choice([0.0, 0.2, 0.5, 0.7, 0.9, 1.0], size=length)
+        rows.append(sweep_rows(scores, windows, probation_length(length)))
+    best = score_corpus(rows, cost, labelled)
+    lost = losses([score_at(r, cost, best.threshold) for r in rows], cost, labelled)
+    assert min(dataclasses.astuple(lost)) >= 0.0
+    assert best.score + sum(dataclasses.astuple(lost)) == pytest.approx(100.0, abs=1e-9)
 
 
 def test_window_limits_name_rows_by_exact_timestamp() -> None:
@@ -252,3 +293,32 @@ def test_detection_reports_progress_and_writes_every_result(tmp_path: Path) -> N
     for detector in ("windowed_gaussian", "iforest"):
         for f in files:
             assert len(read_result_scores(tmp_path / "out", detector, f)) == len(f.values)
+
+
+def test_the_tables_say_what_each_detector_lost_to_each_cause(tmp_path: Path) -> None:
+    """Each table row's score and "lost to" columns add up to 100, per profile."""
+    data = tmp_path / "data" / "realKnownCause"
+    data.mkdir(parents=True)
+    ts = pd.date_range("2026-01-01", periods=600, freq="5min")
+    values = np.random.default_rng(3).normal(0.0, 1.0, 600)
+    values[[300, 450]] += 12.0  # one spike inside the window, one false alarm after it
+    pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%d %H:%M:%S"), "value": values}).to_csv(
+        data / "a.csv", index=False
+    )
+    window = [ts[290].strftime("%Y-%m-%d %H:%M:%S"), ts[340].strftime("%Y-%m-%d %H:%M:%S")]
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"realKnownCause/a.csv": [window]}))
+    files = read_corpus(tmp_path / "data", labels)
+    detect(files, ["windowed_gaussian"], tmp_path / "out", 1)
+    profiles = {
+        "standard": {"tpWeight": 1.0, "fpWeight": 0.11, "fnWeight": 1.0},
+        "reward_low_FN_rate": {"tpWeight": 1.0, "fpWeight": 0.11, "fnWeight": 2.0},
+    }
+    out = tmp_path / "out"
+    results = {"windowed_gaussian": evaluate(files, "windowed_gaussian", profiles, out)}
+    for profile in profiles:
+        row = table(profile, results).splitlines()[-1].split("|")[1:-1]
+        assert row[0].strip() == "windowed_gaussian"
+        score, *lost = (float(row[i]) for i in (1, 5, 6, 7, 8))
+        assert score + sum(lost) == pytest.approx(100.0, abs=0.25)
+        assert lost[1] > 0 and lost[2] > 0  # the false alarm and a detection after the start
