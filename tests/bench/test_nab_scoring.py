@@ -145,7 +145,7 @@ def test_each_loss_is_counted_where_it_arises() -> None:
     probation what the perfect score counts for it."""
     windows = [(50, 59), (300, 339), (500, 539), (700, 739)]  # the first inside probation
     scores = np.zeros(1000)
-    scores[[200, 300, 539]] = 1.0  # a false alarm, window 2's first row, window 3's last
+    scores[[200, 300, 539]] = 1.0  # a false alarm, the 2nd window's first row, the 3rd's last
     per_file = [score_at(sweep_rows(scores, windows, probation_length(1000)), STANDARD, 0.5)]
     lost = losses(per_file, STANDARD, labelled_windows=4)
     span = 4 * STANDARD.tp + 3 * STANDARD.fn  # perfect (every window) minus null (3 scorable)
@@ -308,13 +308,12 @@ def test_the_tables_say_what_each_detector_lost_to_each_cause(tmp_path: Path) ->
     window = [ts[290].strftime("%Y-%m-%d %H:%M:%S"), ts[340].strftime("%Y-%m-%d %H:%M:%S")]
     labels = tmp_path / "labels.json"
     labels.write_text(json.dumps({"realKnownCause/a.csv": [window]}))
-    files = read_corpus(tmp_path / "data", labels)
-    detect(files, ["windowed_gaussian"], tmp_path / "out", 1)
+    files, out = read_corpus(tmp_path / "data", labels), tmp_path / "out"
+    detect(files, ["windowed_gaussian"], out, 1)
     profiles = {
         "standard": {"tpWeight": 1.0, "fpWeight": 0.11, "fnWeight": 1.0},
         "reward_low_FN_rate": {"tpWeight": 1.0, "fpWeight": 0.11, "fnWeight": 2.0},
     }
-    out = tmp_path / "out"
     results = {"windowed_gaussian": evaluate(files, "windowed_gaussian", profiles, out)}
     for profile in profiles:
         row = table(profile, results).splitlines()[-1].split("|")[1:-1]
