@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.tools
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -130,8 +131,6 @@ def test_scaling_a_chart_grows_its_pixels_but_not_its_data() -> None:
 def test_a_day_of_incidents_without_alerts_still_draws_its_timeline() -> None:
     """A quiet detector on a day with an incident: the wall shows the incident's span
     instead of an error (Streamlit refuses a figure without a trace)."""
-    import plotly.tools
-
     now = pd.Timestamp("2026-12-03 20:00")
     alerts = pd.DataFrame({"service": [], "severity": [], "start": [], "end": []})
     incidents = pd.DataFrame({"started_at": [now - pd.Timedelta(hours=9)],
@@ -149,8 +148,6 @@ def test_every_wall_chart_reaches_streamlit_with_a_trace(figure: object, scale: 
     """Whatever a view draws from an empty window, the spec handed to Streamlit passes the
     validation Streamlit runs on specs (a Figure without traces becomes one through
     scale_figure)."""
-    import plotly.tools
-
     spec = scale_figure(figure, scale)  # type: ignore[arg-type]
     drawn = plotly.tools.return_figure_from_figure_or_data(spec, validate_figure=True)
     assert [len(trace["x"]) for trace in drawn["data"]] == [0]
