@@ -112,10 +112,11 @@ def variance(values: np.ndarray, s: Series, start: int, rng: np.random.Generator
 
 def drift(values: np.ndarray, s: Series, start: int, rng: np.random.Generator) -> int:
     """A climb of one spread over one to two days that stays (a leak, a growing
-    backlog): slow enough that no single step is odd, ending beyond the usual range."""
+    backlog): slow enough that no single step is odd, ending beyond the usual range.
+    Its start is invisible, so it is labelled where it has climbed a quarter spread."""
     ramp = np.clip((s.t[start:] - s.t[start]) / rng.uniform(DAY, 2 * DAY), 0.0, 1.0)
     values[start:] += s.normal.spread * ramp
-    return start
+    return start + int(np.searchsorted(ramp, 0.25))
 
 
 def flatline(values: np.ndarray, s: Series, start: int, rng: np.random.Generator) -> int:

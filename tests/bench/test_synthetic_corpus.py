@@ -22,6 +22,7 @@ from bench.nab.synthetic import (
 )
 
 HOUR = np.timedelta64(3600, "s")
+GRADUAL = ("drift", "missing_habit")
 CASES = [
     (failure, process, sampling, irregular)
     for failure in FAILURES
@@ -60,7 +61,7 @@ def test_a_failure_changes_nothing_before_its_label_and_something_after(
     s = _series(failure, process, sampling, irregular)
     assert s.labels and list(s.labels) == sorted(s.labels)
     before = slice(0, s.labels[0])
-    if failure == "missing_habit":  # the day begins at midnight, visibly only later
+    if failure in GRADUAL:  # labelled once a quarter spread away, not where they begin
         assert np.abs(s.values[before] - s.normal[before]).max(initial=0) <= _spread(s) / 4
     else:
         assert np.array_equal(s.values[before], s.normal[before])
@@ -84,7 +85,9 @@ def test_each_failure_is_as_large_as_its_kind_says(
         assert s.values[label] < s.normal[label] - 0.1 * spread or s.values[label] < s.normal.min()
     elif failure == "level_shift":  # half a spread, unless a floor clips it
         assert abs(np.median(after)) == pytest.approx(0.5 * spread, rel=0.2)
-    elif failure == "drift":  # a full spread by the end, and no step of a tenth of it
+    elif failure == "drift":  # a quarter spread at the label, a full one by the end, no step
+        departure = s.values[label - 1] - s.normal[label - 1]
+        assert departure < spread / 4 <= after[0]
         assert after[-1] == pytest.approx(spread)
         assert np.abs(np.diff(after)).max() < 0.1 * spread
     elif failure == "variance":
