@@ -16,7 +16,8 @@ against), the sustained residual the median z of the last ten minutes (three poi
 at least), the forest's rolling features the mean and spread of z over fifteen minutes,
 the drift the level against the level kept with the newest point three hours older, the
 jitter the median move of the deseasonalised value from each point to the next, in scale
-units, over the last half hour (six moves at least; none across a gap longer than that).
+units, over the last half hour (six moves at least; none across a gap longer than that),
+and the stillness the share of those moves that repeat the raw value exactly.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from analytics.detector import (
     jitter_window,
     novelty_log_odds,
     residual_z,
+    still_log_odds,
     sustained_window,
     to_score,
 )
@@ -72,6 +74,7 @@ class _Params:
     drift_centre: np.ndarray
     jitter_centre: np.ndarray
     jitter_ns: np.ndarray  # each row's jitter window
+    repeat_share: np.ndarray
 
     @classmethod
     def of(cls, models: Sequence[DetectorModel]) -> _Params:
@@ -109,6 +112,7 @@ class _Params:
             np.array([m.drift_centre for m in models], dtype=float),
             np.array([m.jitter_centre for m in models], dtype=float),
             np.array([jitter_window(s).value for s in steps], dtype=np.int64),
+            np.array([m.repeat_share for m in models], dtype=float),
         )  # fmt: skip
 
     def seasonal(self, rows: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -312,7 +316,7 @@ class BatchScorer:
             _z_log_odds(z, p.z_centre[rows]),
             _z_log_odds(sustained, p.sustained_centre[rows]),
         )
-        log_odds = np.fmax(log_odds, self._jitter_log_odds(rows, column, past, t))
+        log_odds = np.fmax(log_odds, self._motion_log_odds(rows, column, past, t))
         log_odds = np.fmax(log_odds, self._forest_log_odds(rows, recent_z, past, t))
         log_odds = np.fmax(log_odds, self._novelty(rows, column, in_level))
         earlier = self._level_before(rows, column)
@@ -328,12 +332,13 @@ class BatchScorer:
         )
         return result
 
-    def _jitter_log_odds(
+    def _motion_log_odds(
         self, rows: np.ndarray, column: int, past: np.ndarray, t: np.ndarray
     ) -> np.ndarray:
-        """Each row's jitter log-odds: the median move of the deseasonalised value between
-        neighbouring points of the jitter window in units of the later point's scale, a
-        move counted where the gap is no longer than the window."""
+        """Each row's jitter and stillness log-odds, the larger: the median move of the
+        deseasonalised value between neighbouring points of the jitter window in units of
+        the later point's scale, and the share of moves repeating the raw value, a move
+        counted where the gap is no longer than the window."""
         p = self._params
         if column < 1:
             return np.full(len(rows), np.nan)
@@ -345,7 +350,14 @@ class BatchScorer:
         hours = np.where(later == EMPTY, 0, later) // NS_PER_HOUR % 24
         change = np.abs(np.diff(values, axis=1)) / p.hourly_scale[rows[:, None], hours]
         median = _masked_median(change, counted, JITTER_STEPS)
-        return _z_log_odds(median, p.jitter_centre[rows])
+        raw = self._values[rows, first : column + 1]
+        counted &= ~np.isnan(raw[:, 1:]) & ~np.isnan(raw[:, :-1])
+        moves = np.count_nonzero(counted, axis=1)
+        repeated = np.count_nonzero(counted & (raw[:, 1:] == raw[:, :-1]), axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(moves >= JITTER_STEPS, repeated / moves, np.nan)
+        still = still_log_odds(share, p.repeat_share[rows])
+        return np.fmax(_z_log_odds(median, p.jitter_centre[rows]), still)
 
     def _level_before(self, rows: np.ndarray, column: int) -> np.ndarray:
         """The level of each row's newest point a level window older than ``column``'s."""

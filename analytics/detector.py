@@ -1,6 +1,6 @@
 """One detector per series: seasonal baseline + isolation forest, one score in [0, 1].
 
-Six kinds of evidence are turned into [0, 1] on the same footing:
+Seven kinds of evidence are turned into [0, 1] on the same footing:
 
 - the baseline's residual in units of its scale, ``z``, through a logistic centred on
   the larger of 4 and twice the 95th percentile of the training ``|z|`` (a series whose
@@ -39,6 +39,14 @@ Six kinds of evidence are turned into [0, 1] on the same footing:
   swung like this for half an hour. The median, not the mean, so a single
   spike (two large steps) is not jitter; half an hour, not an hour, so the median moves
   after a quarter of an hour of swinging, not after half an hour;
+- stillness: most of the last half hour's moves (at least six) repeat the value before
+  them exactly, in a series whose training repeated no more than a tenth of any half
+  hour's moves, bar on one or two days (a source stuck once in the fortnight was an
+  incident, not its habit). A stuck exporter or a frozen sensor keeps reporting its last
+  reading: every value is one the series often has, so nothing else ever notices. A
+  series that often repeats itself (a count that idles at zero, a gauge in whole units)
+  gets no such evidence. It is a step, not a slope, to just above the alert score: stillness has no
+  degrees worth ranking, and evidence that creeps up is never an onset;
 - the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
   shape of the last minutes (drift, sudden jitter) that the residual alone misses. The
   refit job fits one forest on features pooled across series (they are in each series'
@@ -71,8 +79,8 @@ from analytics.isolation import CalibratedForest, Calibration, calibrate_forest,
 from analytics.rolling import rolling_median
 
 KIND = "seasonal_iforest"
-FORMAT_VERSION = 5  # 2: shared forest; 3: value range; 4: drift centre; 5: jitter centre
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+FORMAT_VERSION = 6  # 2: shared forest; 3: value range; 4: drift; 5: jitter; 6: repeats
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 MAGIC = b"VIGILDET"
 BAND_K = 3.0  # lower/upper are expected ± BAND_K × scale (rules rescale to their own k)
 MIN_Z_CENTRE = 4.0
@@ -81,6 +89,8 @@ SUSTAINED_WINDOW = pd.Timedelta(minutes=10)
 JITTER_WINDOW = pd.Timedelta(minutes=30)
 JITTER_STEPS = 6  # at least, for coarse series
 MIN_JITTER_CENTRE = 2.0
+STILL_SHARE = 0.5  # more than this share of a jitter window's moves repeat: stuck
+MOVING_SHARE = 0.1  # training never repeated more than this: a series that always moves
 Z_CENTRE_GAIN = 2.0
 DRIFT_CENTRE_GAIN = 3.0  # a three-hour level has far fewer independent values than points
 Z_QUANTILE = 0.95
@@ -113,6 +123,7 @@ class DetectorModel:
     range_unit: float = float("nan")
     drift_centre: float = float("nan")  # NaN (no drift evidence) before format 4
     jitter_centre: float = float("nan")  # NaN (no jitter evidence) before format 5
+    repeat_share: float = float("nan")  # training's habitual; NaN (no stillness) before 6
 
     def params(self) -> dict[str, object]:
         return {
@@ -126,6 +137,7 @@ class DetectorModel:
             "value_range": [self.range_low, self.range_high],
             "drift_centre": round(self.drift_centre, 3),
             "jitter_centre": round(self.jitter_centre, 3),
+            "repeat_share": round(self.repeat_share, 3),
         }
 
     def quality(self) -> dict[str, float]:
@@ -175,6 +187,7 @@ def residual_z(
 
 
 ALERT_LOG_ODDS = float(np.log(ALERT_SCORE / (1 - ALERT_SCORE)))
+STILL_LOG_ODDS = ALERT_LOG_ODDS + 1.0
 
 
 def to_score(log_odds: np.ndarray) -> np.ndarray:
@@ -279,6 +292,7 @@ class BaselineFit:
     z: np.ndarray
     drift_centre: float
     jitter_centre: float
+    repeat_share: float
     value_alerts: np.ndarray  # bool per row: a byte, where the log-odds would be eight
 
 
@@ -307,11 +321,15 @@ def _prepare(
     moves = jitter(ts, values - seasonal, scale, step_seconds)
     jitter_centre = _centre(ts, moves, MIN_JITTER_CENTRE)
     value_log_odds = np.fmax(_z_log_odds(drift, drift_centre), _z_log_odds(moves, jitter_centre))
+    shares = repeats(ts, values, step_seconds)
+    repeat_share = _habitual_share(ts, shares)
+    value_log_odds = np.fmax(value_log_odds, still_log_odds(shares, repeat_share))
     features = detector_features(ts, z)
     fit = BaselineFit(
         baseline, _centre(ts, np.abs(z), MIN_Z_CENTRE),
         _centre(ts, np.abs(_sustained(ts, z, step_seconds)), MIN_SUSTAINED_CENTRE),
-        features[:0], z, drift_centre, jitter_centre, value_log_odds >= ALERT_LOG_ODDS,
+        features[:0], z, drift_centre, jitter_centre, repeat_share,
+        value_log_odds >= ALERT_LOG_ODDS,
     )  # fmt: skip
     return fit, features
 
@@ -365,6 +383,7 @@ def fit_detector(
         prepared.sustained_centre, pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), step_seconds,
         len(ts), 0.0, range_low=low, range_high=high, range_unit=unit,
         drift_centre=prepared.drift_centre, jitter_centre=prepared.jitter_centre,
+        repeat_share=prepared.repeat_share,
     )  # fmt: skip
     share = _alert_share(model, ts, prepared.z, prepared.value_alerts, calibration)
     return replace(model, training_alert_share=share)
@@ -405,6 +424,20 @@ def _centre(
     return max(typical, RECURRING_GAIN * _recurring(ts[finite], evidence[finite]), floor)
 
 
+def _habitual_share(ts: np.ndarray, shares: np.ndarray) -> float:
+    """The largest repeat share the history reached on ``RECURRING_DAYS`` different days
+    (in a shorter history, the largest of all; NaN with none): a source stuck on a day or
+    two of the fortnight was an incident, and must not teach the model that the series
+    idles, or the next time it sticks nothing would say so."""
+    finite = np.isfinite(shares)
+    if not finite.any():
+        return float("nan")
+    days = np.unique(ts[finite].astype("datetime64[D]"))
+    if len(days) < RECURRING_DAYS:
+        return float(shares[finite].max())
+    return _recurring(ts[finite], shares[finite])
+
+
 def _recurring(ts: np.ndarray, evidence: np.ndarray) -> float:
     """The largest evidence reached on at least ``RECURRING_DAYS`` different UTC days: a
     nightly backup's CPU spike is as unusual as any incident point by point, but the
@@ -433,6 +466,15 @@ def jitter_window(step_seconds: int) -> pd.Timedelta:
     return max(JITTER_WINDOW, pd.Timedelta(seconds=JITTER_STEPS * step_seconds))
 
 
+def _moves(ts: np.ndarray, values: np.ndarray, window: pd.Timedelta) -> np.ndarray:
+    """Absolute move of each value from the one before it; NaN for the first and across a
+    gap longer than ``window`` (that is not a move but missing data)."""
+    change = np.abs(np.diff(values, prepend=np.nan))
+    gap = np.diff(np.asarray(ts, dtype="datetime64[ns]"), prepend=np.datetime64("NaT", "ns"))
+    change[~(gap <= window.to_timedelta64())] = np.nan
+    return change
+
+
 def jitter(
     ts: np.ndarray, deseasonalised: np.ndarray, scale: np.ndarray, step_seconds: int
 ) -> np.ndarray:
@@ -441,10 +483,27 @@ def jitter(
     ``JITTER_STEPS`` moves; NaN before). A move across a gap longer than the window is not
     jitter and is left out."""
     window = jitter_window(step_seconds)
-    change = np.abs(np.diff(deseasonalised, prepend=np.nan)) / scale
-    gap = np.diff(np.asarray(ts, dtype="datetime64[ns]"), prepend=np.datetime64("NaT", "ns"))
-    change[~(gap <= window.to_timedelta64())] = np.nan
-    return rolling_median(ts, change, window, JITTER_STEPS)
+    return rolling_median(ts, _moves(ts, deseasonalised, window) / scale, window, JITTER_STEPS)
+
+
+def repeats(ts: np.ndarray, values: np.ndarray, step_seconds: int) -> np.ndarray:
+    """Share of the moves over the last jitter window that repeat the value before them
+    exactly (at least ``JITTER_STEPS`` moves; NaN before). The raw value, not the
+    deseasonalised one: a stuck source repeats its reading, whatever the profile does."""
+    window = jitter_window(step_seconds)
+    moves = _moves(ts, values, window)
+    repeated = np.where(np.isnan(moves), np.nan, moves == 0)
+    rolling = pd.Series(repeated, index=pd.DatetimeIndex(ts)).rolling(
+        window, min_periods=JITTER_STEPS
+    )
+    return rolling.mean().to_numpy()
+
+
+def still_log_odds(share: np.ndarray, training_share: np.ndarray | float) -> np.ndarray:
+    """``STILL_LOG_ODDS`` where most recent moves repeat in a series whose training
+    hardly ever repeated (``MOVING_SHARE``); NaN (no evidence) elsewhere."""
+    still = (share > STILL_SHARE) & (np.asarray(training_share) <= MOVING_SHARE)
+    return np.where(still, STILL_LOG_ODDS, np.nan)
 
 
 def rolling_reach(step_seconds: int) -> pd.Timedelta:
@@ -471,6 +530,13 @@ def _jitter_log_odds(
     return _z_log_odds(moves, model.jitter_centre)
 
 
+def _still_log_odds(model: DetectorModel, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """NaN (no evidence) for a model fitted before the repeat share was kept."""
+    if np.isnan(model.repeat_share):
+        return np.full(len(ts), np.nan)
+    return still_log_odds(repeats(ts, values, model.step_seconds), model.repeat_share)
+
+
 def _drift_log_odds(
     model: DetectorModel, ts: np.ndarray, deseasonalised: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
@@ -479,7 +545,8 @@ def _drift_log_odds(
 
 def _combined(model: DetectorModel, ts: np.ndarray, z: np.ndarray, extra: np.ndarray) -> np.ndarray:
     """The score from every kind of evidence; ``extra`` holds the log-odds of those that
-    need the values themselves (novelty, drift and jitter), computed with their context."""
+    need the values themselves (novelty, drift, jitter and stillness), computed with their
+    context."""
     log_odds = np.fmax(_evidence_log_odds(model, ts, z), extra)
     if model.forest is not None and len(ts):
         log_odds = np.fmax(log_odds, model.forest.log_odds(detector_features(ts, z)))
@@ -510,7 +577,8 @@ def score_series(
     start = np.searchsorted(ts, ts[keep][0] - reach) if keep.any() else len(ts)
     drift = _drift_log_odds(model, ts, values - seasonal, expected - seasonal)
     extra = np.fmax(_novelty(model, ts, values), drift)
-    extra = np.fmax(extra, _jitter_log_odds(model, ts, values - seasonal, scale))[start:]
+    extra = np.fmax(extra, _jitter_log_odds(model, ts, values - seasonal, scale))
+    extra = np.fmax(extra, _still_log_odds(model, ts, values))[start:]
     score = _combined(model, ts[start:], z[start:], extra)[keep[start:]]
     return pd.DataFrame(
         {

@@ -16,8 +16,8 @@ STREAM = 600  # ten hours of new points per one-minute series
 
 def _estate() -> list[tuple[np.ndarray, np.ndarray]]:
     """Series built to exercise every branch: incidents, gaps, a jittery stretch, a coarser
-    step, irregular timestamps, a flat series (no forest), one that starts mid-stream and
-    one that starts to oscillate."""
+    step, irregular timestamps, a flat series (no forest), one that starts mid-stream, one
+    whose source gets stuck and one that starts to oscillate."""
     series = []
     for seed in range(4):
         ts, values = traffic(4, seed=seed)
@@ -37,6 +37,9 @@ def _estate() -> list[tuple[np.ndarray, np.ndarray]]:
     late = late.copy()
     late[HISTORY - 200 : HISTORY + 60] = np.nan  # no context before the stream
     series.append((late_ts, late))
+    stuck_ts, stuck = machine_temperature(4)
+    stuck[HISTORY + 300 : HISTORY + 420] = stuck[HISTORY + 300]  # the same reading for 2 h
+    series.append((stuck_ts, stuck))
     hunting_ts, hunting = machine_temperature(4)
     series.append((hunting_ts, _oscillating(hunting, HISTORY + 200, 120, 2.5)))  # jitter
     return series
@@ -119,6 +122,9 @@ def test_ticks_of_many_series_equal_each_series_scored_alone(estate, seed) -> No
         (got["row"] == 0) & got["ts"].between(*series[0][0][[HISTORY + 100, HISTORY + 129]])
     ]
     assert incidents["score"].max() >= 0.9  # and the point of it all: incidents are seen
+    stuck_ts = series[-2][0]
+    stuck = got[(got["row"] == len(series) - 2) & (got["ts"] >= stuck_ts[HISTORY + 330])]
+    assert stuck["score"].head(60).min() >= 0.9
     hunting_ts = series[-1][0]
     hunting = got[(got["row"] == len(series) - 1) & (got["ts"] >= hunting_ts[HISTORY + 200])]
     assert hunting["score"].max() >= 0.9

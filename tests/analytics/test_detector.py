@@ -10,6 +10,7 @@ import scipy.signal
 
 from analytics.detector import (
     MIN_JITTER_CENTRE,
+    MOVING_SHARE,
     DetectorModel,
     fit_detector,
     residual_z,
@@ -289,6 +290,54 @@ def test_a_value_easing_back_to_normal_is_not_jitter() -> None:
     assert flips.max() > model.jitter_centre + 2  # the residual's own steps would page
 
 
+def test_a_stuck_source_is_flagged_once_most_of_half_an_hour_repeats() -> None:
+    """An exporter keeps serving its last reading for two hours. Every value is one the
+    temperature often has and the level barely moves, yet in two weeks it never repeated
+    itself: from a quarter of an hour in, the repeats say it."""
+    ts, values = machine_temperature(15)
+    model = fit_detector(ts[: 14 * DAY], values[: 14 * DAY])
+    assert model.repeat_share <= MOVING_SHARE
+    stuck = values.copy()
+    stuck[14 * DAY + 600 : 14 * DAY + 720] = stuck[14 * DAY + 600]
+    scores = score_series(model, ts, stuck, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert (scores[:600] >= 0.9).mean() < 0.01
+    assert scores[600:612].max() < 0.9  # a few repeats are not yet a stuck source
+    assert scores[620:720].min() >= 0.9  # and it stays flagged while it is stuck
+    assert (scores[760:] >= 0.9).mean() < 0.01
+    blind = replace(model, repeat_share=float("nan"))
+    without = score_series(blind, ts, stuck, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert without[620:720].max() < 0.9  # it is the stillness that sees it
+
+
+def test_a_source_stuck_once_in_training_is_still_caught_the_next_time() -> None:
+    """The exporter stuck for three hours ten days ago: an incident, not the series'
+    habit, so when it sticks again it is flagged again, and the history's own stuck hours
+    count in how often the model would have alerted on it."""
+    ts, values = machine_temperature(15)
+    values[10 * DAY + 300 : 10 * DAY + 480] = values[10 * DAY + 300]
+    model = fit_detector(ts[: 14 * DAY], values[: 14 * DAY])
+    assert model.repeat_share <= MOVING_SHARE
+    assert model.training_alert_share > 0
+    stuck = values.copy()
+    stuck[14 * DAY + 600 : 14 * DAY + 720] = stuck[14 * DAY + 600]
+    scores = score_series(model, ts, stuck, score_from=ts[14 * DAY])["score"].to_numpy()
+    assert scores[620:720].min() >= 0.9
+
+
+def test_a_series_that_often_repeats_itself_gets_no_stillness_evidence() -> None:
+    """A gauge in whole degrees repeats its value most minutes: a stretch of the same
+    reading is its normal, and only the other evidence may page on it."""
+    ts, values = machine_temperature(15)
+    whole = np.round(values)
+    model = fit_detector(ts[: 14 * DAY], whole[: 14 * DAY])
+    assert model.repeat_share > MOVING_SHARE
+    whole[14 * DAY + 600 : 14 * DAY + 720] = whole[14 * DAY + 600]
+    scores = score_series(model, ts, whole, score_from=ts[14 * DAY])["score"].to_numpy()
+    blind = replace(model, repeat_share=float("nan"))
+    without = score_series(blind, ts, whole, score_from=ts[14 * DAY])["score"].to_numpy()
+    np.testing.assert_array_equal(scores, without)
+
+
 def test_constant_series_fits_and_flags_a_real_change() -> None:
     ts = (
         pd.date_range("2026-11-01", periods=3 * DAY, freq="60s").to_numpy().astype("datetime64[ns]")
@@ -348,18 +397,25 @@ def test_artifact_round_trip_and_refuses_foreign_bytes(fitted: tuple) -> None:
 
 
 def test_a_model_written_before_the_value_range_scores_as_it_did() -> None:
-    """Format 2 artifacts hold no value range, drift or jitter centre: they load, and
-    score without novelty, drift or jitter."""
+    """Format 2 artifacts hold no value range, drift or jitter centre or repeat share:
+    they load, and score without novelty, drift, jitter or stillness."""
     rng = np.random.default_rng(5)
     ts = pd.date_range("2026-11-01", periods=3 * DAY, freq="60s").to_numpy()
     values = 50 + rng.standard_normal(len(ts))
     model = fit_detector(ts[: 2 * DAY], values[: 2 * DAY])
     old = replace(model)
-    for name in ("range_low", "range_high", "range_unit", "drift_centre", "jitter_centre"):
+    for name in (
+        "range_low",
+        "range_high",
+        "range_unit",
+        "drift_centre",
+        "jitter_centre",
+        "repeat_share",
+    ):
         object.__delattr__(old, name)  # an instance as format 2 pickled it
     loaded = DetectorModel.from_bytes(b"VIGILDET" + (2).to_bytes(2, "big") + pickle.dumps(old))
     assert np.isnan(loaded.range_unit) and np.isnan(loaded.drift_centre)
-    assert np.isnan(loaded.jitter_centre)
+    assert np.isnan(loaded.jitter_centre) and np.isnan(loaded.repeat_share)
     jumped = values.copy()
     jumped[2 * DAY + 100 :] += 8
     new_scores = score_series(model, ts, jumped, score_from=ts[2 * DAY])["score"].to_numpy()
