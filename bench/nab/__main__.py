@@ -9,7 +9,8 @@ Writes NAB result files ``<out>/<detector>/<category>/<detector>_<file>``, a per
 breakdown ``<out>/<detector>/<detector>_<profile>_scores.csv`` at the chosen threshold,
 and prints progress while the detectors run, then one table per profile (each detector's
 score and what it lost to missed windows, false positives, late detections and windows
-inside the probation) and the wall time.
+inside the probation), the first profile's windows found and false positives per
+category, and the wall time.
 """
 
 from __future__ import annotations
@@ -124,6 +125,30 @@ def table(profile: str, results: dict[str, dict[str, tuple[CorpusScore, Losses]]
     return "\n".join(lines)
 
 
+def category_table(out: Path, detectors: list[str], profile: str) -> str:
+    """Windows found and false positive rows per category (per kind of failure in the
+    synthetic corpus), read from the per-file scores :func:`evaluate` wrote: a total hides
+    which kind of anomaly a detector never sees."""
+    frames = {d: pd.read_csv(out / d / f"{d}_{profile}_scores.csv") for d in detectors}
+    first = next(iter(frames.values()))
+    category = first["file"].str.split("/").str[0]
+    windows = first.groupby(category)["windows"].sum()
+    lines = [
+        f"{profile}, by category (windows found / labelled, false positive rows)",
+        "",
+        "| category | " + " | ".join(detectors) + " |",
+        "|---|" + "---|" * len(detectors),
+    ]
+    found = {d: f.groupby(category)[["tp_windows", "fp_rows"]].sum() for d, f in frames.items()}
+    for name, labelled in windows.items():
+        cells = [
+            f"{found[d].at[name, 'tp_windows']} / {labelled}, {found[d].at[name, 'fp_rows']}"
+            for d in detectors
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -155,6 +180,8 @@ def main() -> None:
     for profile in profiles:
         print()
         print(table(profile, results))
+    print()
+    print(category_table(args.out, detectors, next(iter(profiles))))
     print(f"\nwall time: {time.perf_counter() - started:.1f} s")
 
 

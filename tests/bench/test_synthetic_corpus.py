@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.nab.__main__ import detect, evaluate
-from bench.nab.corpus import load_profiles, probation_length, read_corpus
+from bench.nab.__main__ import category_table, detect, evaluate
+from bench.nab.corpus import load_profiles, probation_length, read_corpus, read_result_scores
 from bench.nab.failures import FAILURES
 from bench.nab.processes import PROCESSES
+from bench.nab.scoring import Cost, score_at, sweep_rows
 from bench.nab.synthetic import (
     NO_FAILURE,
     SAMPLINGS,
@@ -155,6 +156,21 @@ def test_the_command_writes_a_corpus_the_harness_scores(tmp_path: Path, capsys) 
     scored = evaluate(files, "windowed_gaussian", profiles, out)
     labelled = sum(len(f.windows) for f in files)
     assert labelled >= 7 and all(r.windows == labelled for r, _ in scored.values())
+    rows = category_table(out, ["windowed_gaussian"], "standard").splitlines()[4:]
+    by_category = {row.split("|")[1].strip(): row.split("|")[2].strip() for row in rows}
+    assert set(by_category) == {*FAILURES, NO_FAILURE}
+    per_file = [
+        score_at(r, Cost.from_matrix(profiles["standard"]), scored["standard"][0].threshold)
+        for r in (
+            sweep_rows(read_result_scores(out, "windowed_gaussian", f), f.windows, f.probation)
+            for f in files
+        )
+    ]
+    for name, cell in by_category.items():
+        mine = [s for f, s in zip(files, per_file, strict=True) if f.category == name]
+        found = sum(s.tp_windows for s in mine)
+        expected = f"{found} / {sum(s.windows for s in mine)}, {sum(s.fp_rows for s in mine)}"
+        assert cell == expected
 
 
 @pytest.mark.parametrize("bad", [["--per-failure", "0"], []])
