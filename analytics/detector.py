@@ -45,8 +45,8 @@ Seven kinds of evidence are turned into [0, 1] on the same footing:
   incident, not its habit). A stuck exporter or a frozen sensor keeps reporting its last
   reading: every value is one the series often has, so nothing else ever notices. A
   series that often repeats itself (a count that idles at zero, a gauge in whole units)
-  gets no such evidence. It is a step, not a slope, to just above the alert score: stillness has no
-  degrees worth ranking, and evidence that creeps up is never an onset;
+  gets no such evidence. It is a step, not a slope, to just above the alert score:
+  stillness has no degrees worth ranking, and evidence that creeps up is never an onset;
 - the isolation forest's calibrated score (see :mod:`analytics.isolation`), which sees the
   shape of the last minutes (drift, sudden jitter) that the residual alone misses. The
   refit job fits one forest on features pooled across series (they are in each series'
@@ -90,7 +90,7 @@ JITTER_WINDOW = pd.Timedelta(minutes=30)
 JITTER_STEPS = 6  # at least, for coarse series
 MIN_JITTER_CENTRE = 2.0
 STILL_SHARE = 0.5  # more than this share of a jitter window's moves repeat: stuck
-MOVING_SHARE = 0.1  # training never repeated more than this: a series that always moves
+MOVING_SHARE = 0.1  # training repeated no more (bar a day or two): a series that moves
 Z_CENTRE_GAIN = 2.0
 DRIFT_CENTRE_GAIN = 3.0  # a three-hour level has far fewer independent values than points
 Z_QUANTILE = 0.95
